@@ -1,0 +1,150 @@
+"""``dshow-alloc bench``: how fast the allocator's per-sample path is on this machine.
+
+Each figure is the best of several repeats (the least disturbed run), as ``timeit`` advises.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+import timeit
+from collections.abc import Callable
+
+import attrs
+
+from dshow_alloc.allocator import MemAllocator
+from dshow_alloc.structs import AllocatorProperties
+
+__all__ = ["BenchResult", "format_table", "run_benchmarks"]
+
+
+@attrs.frozen
+class BenchResult:
+    """One measured figure."""
+
+    name: str
+    """What was measured."""
+    value: float
+    """The figure, in ``unit``."""
+    unit: str
+    """``"ns/op"`` or ``"samples/s"``."""
+    target: str = ""
+    """What the project aims for, for the reader's comparison."""
+
+
+def _committed(buffers: int, size: int = 64) -> MemAllocator:
+    allocator = MemAllocator(name="bench")
+    allocator.SetProperties(AllocatorProperties(buffers, size, 1, 0))
+    allocator.Commit()
+    return allocator
+
+
+def _ns_per_op(func: Callable[[], object], number: int, repeat: int) -> float:
+    return min(timeit.repeat(func, number=number, repeat=repeat)) / number * 1e9
+
+
+def bench_cycle(number: int, repeat: int) -> float:
+    """ns per GetBuffer + SetTime + Release on an uncontended pool."""
+    allocator = _committed(4)
+
+    def cycle() -> None:
+        sample = allocator.GetBuffer()
+        sample.SetTime(400_000, 733_333)
+        sample.Release()
+
+    try:
+        return _ns_per_op(cycle, number, repeat)
+    finally:
+        allocator.Decommit()
+
+
+def bench_get_release(number: int, repeat: int) -> float:
+    """ns per GetBuffer + Release on an uncontended pool."""
+    allocator = _committed(4)
+
+    def cycle() -> None:
+        allocator.GetBuffer().Release()
+
+    try:
+        return _ns_per_op(cycle, number, repeat)
+    finally:
+        allocator.Decommit()
+
+
+def bench_bare_pool(number: int, repeat: int) -> float:
+    """ns per acquire + release of a bare list-based pool: the floor for pure Python."""
+    free = [object() for _ in range(4)]
+
+    def cycle() -> None:
+        item = free.pop()
+        free.append(item)
+
+    return _ns_per_op(cycle, number, repeat)
+
+
+def bench_handoff(count: int, repeat: int) -> float:
+    """Samples per second handed from a producer thread to a consumer thread, pool of 4."""
+    best = 0.0
+    for _ in range(repeat):
+        allocator = _committed(4)
+        handoff: queue.SimpleQueue[object] = queue.SimpleQueue()
+
+        def consume(handoff: queue.SimpleQueue[object] = handoff) -> None:
+            while True:
+                sample = handoff.get()
+                if sample is None:
+                    return
+                sample.Release()  # type: ignore[attr-defined]
+
+        consumer = threading.Thread(target=consume, name="bench-consumer")
+        consumer.start()
+        began = time.perf_counter()
+        for index in range(count):
+            sample = allocator.GetBuffer()
+            sample.SetTime(index, index + 1)
+            handoff.put(sample)
+        handoff.put(None)
+        consumer.join()
+        elapsed = time.perf_counter() - began
+        allocator.Decommit()
+        best = max(best, count / elapsed)
+    return best
+
+
+def run_benchmarks(quick: bool = False) -> list[BenchResult]:
+    """Run every benchmark; ``quick`` trades precision for time (for tests)."""
+    number, repeat, handoffs = (20_000, 3, 20_000) if quick else (200_000, 7, 200_000)
+    return [
+        BenchResult(
+            "GetBuffer+SetTime+Release (uncontended)",
+            bench_cycle(number, repeat),
+            "ns/op",
+            "<= 900",
+        ),
+        BenchResult("GetBuffer+Release (uncontended)", bench_get_release(number, repeat), "ns/op"),
+        BenchResult("bare list pool pop+append (floor)", bench_bare_pool(number, repeat), "ns/op"),
+        BenchResult(
+            "two-thread handoff, pool of 4", bench_handoff(handoffs, min(repeat, 3)), "samples/s"
+        ),
+    ]
+
+
+def format_table(results: list[BenchResult]) -> str:
+    """The results as an aligned text table."""
+    rows = [("benchmark", "result", "unit", "target")]
+    for result in results:
+        figure = f"{result.value:,.0f}"
+        rows.append((result.name, figure, result.unit, result.target))
+    widths = [max(len(row[col]) for row in rows) for col in range(4)]
+    lines = []
+    for number, row in enumerate(rows):
+        lines.append(
+            "  ".join(
+                cell.rjust(widths[col]) if col == 1 else cell.ljust(widths[col])
+                for col, cell in enumerate(row)
+            ).rstrip()
+        )
+        if number == 0:
+            lines.append("  ".join("-" * width for width in widths))
+    return "\n".join(lines)

@@ -1,0 +1,200 @@
+"""DirectShow value types and flag constants.
+
+``AllocatorProperties`` is ``ALLOCATOR_PROPERTIES``; ``SampleProperties`` is
+``AM_SAMPLE2_PROPERTIES``. Both are frozen: an allocator or a sample hands out a new value and
+never lets a caller's copy change under it. Every field names the DirectShow field it stands for.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+if TYPE_CHECKING:
+    from dshow_alloc.mediatype import MediaType
+
+__all__ = [
+    "AM_GBF_NOTASYNCPOINT",
+    "AM_GBF_NOWAIT",
+    "AM_GBF_PREVFRAMESKIPPED",
+    "AM_SAMPLE_DATADISCONTINUITY",
+    "AM_SAMPLE_ENDOFSTREAM",
+    "AM_SAMPLE_FLUSH_ON_PAUSE",
+    "AM_SAMPLE_PREROLL",
+    "AM_SAMPLE_SPLICEPOINT",
+    "AM_SAMPLE_STOPVALID",
+    "AM_SAMPLE_TIMEDISCONTINUITY",
+    "AM_SAMPLE_TIMEVALID",
+    "AM_SAMPLE_TYPECHANGED",
+    "AM_STREAM_CONTROL",
+    "AM_STREAM_MEDIA",
+    "SAMPLE_MEDIA_TIME_VALID",
+    "SAMPLE_VALID_FLAGS",
+    "AllocatorProperties",
+    "FilterInfo",
+    "FilterState",
+    "PinDirection",
+    "PinInfo",
+    "SampleProperties",
+]
+
+# IMemAllocator::GetBuffer flags (axcore.idl). Only AM_GBF_NOWAIT changes what MemAllocator does.
+AM_GBF_PREVFRAMESKIPPED = 1
+AM_GBF_NOTASYNCPOINT = 2
+AM_GBF_NOWAIT = 4
+
+# AM_SAMPLE2_PROPERTIES.dwSampleFlags (axcore.idl).
+AM_SAMPLE_SPLICEPOINT = 0x1
+AM_SAMPLE_PREROLL = 0x2
+AM_SAMPLE_DATADISCONTINUITY = 0x4
+AM_SAMPLE_TYPECHANGED = 0x8
+AM_SAMPLE_TIMEVALID = 0x10
+AM_SAMPLE_TIMEDISCONTINUITY = 0x40
+AM_SAMPLE_FLUSH_ON_PAUSE = 0x80
+AM_SAMPLE_STOPVALID = 0x100
+AM_SAMPLE_ENDOFSTREAM = 0x200
+
+#: CMediaSample's private "media time valid" bit: never reported, refused by SetProperties.
+SAMPLE_MEDIA_TIME_VALID = 0x20
+#: Every flag bit a sample may carry (CMediaSample's Sample_ValidFlags).
+SAMPLE_VALID_FLAGS = 0x1FF
+
+# AM_SAMPLE2_PROPERTIES.dwStreamId values.
+AM_STREAM_MEDIA = 0
+AM_STREAM_CONTROL = 1
+
+_REFERENCE_TIME_MIN = -(2**63)
+_REFERENCE_TIME_MAX = 2**63 - 1
+
+
+def _non_negative_int(_inst: Any, attribute: attrs.Attribute[int], value: object) -> None:
+    if type(value) is not int:
+        raise TypeError(f"{attribute.name} must be an int, not {type(value).__name__}")
+    if value < 0:
+        raise ValueError(f"{attribute.name} must be >= 0, got {value}")
+
+
+def _reference_time(_inst: Any, attribute: attrs.Attribute[int], value: object) -> None:
+    if type(value) is not int:
+        raise TypeError(
+            f"{attribute.name} is a REFERENCE_TIME: an int in 100 ns units, "
+            f"not {type(value).__name__}"
+        )
+    if not _REFERENCE_TIME_MIN <= value <= _REFERENCE_TIME_MAX:
+        raise ValueError(f"{attribute.name} {value} does not fit a 64-bit REFERENCE_TIME")
+
+
+def _uint32(_inst: Any, attribute: attrs.Attribute[int], value: object) -> None:
+    if type(value) is not int:
+        raise TypeError(f"{attribute.name} must be an int, not {type(value).__name__}")
+    if not 0 <= value <= 0xFFFFFFFF:
+        raise ValueError(f"{attribute.name} must fit a DWORD, got {value}")
+
+
+def _int32(_inst: Any, attribute: attrs.Attribute[int], value: object) -> None:
+    if type(value) is not int:
+        raise TypeError(f"{attribute.name} must be an int, not {type(value).__name__}")
+    if not -(2**31) <= value < 2**31:
+        raise ValueError(f"{attribute.name} must fit a LONG, got {value}")
+
+
+@attrs.frozen
+class AllocatorProperties:
+    """``ALLOCATOR_PROPERTIES``: how many buffers an allocator holds and how they are laid out."""
+
+    buffers: int = attrs.field(default=0, validator=_non_negative_int)
+    """cBuffers: number of samples in the pool."""
+    buffer_size: int = attrs.field(default=0, validator=_non_negative_int)
+    """cbBuffer: data bytes per sample, not counting the prefix."""
+    align: int = attrs.field(default=0, validator=_non_negative_int)
+    """cbAlign: alignment in bytes of the start of each sample's prefix (a power of two)."""
+    prefix: int = attrs.field(default=0, validator=_non_negative_int)
+    """cbPrefix: bytes reserved before each sample's data, inside the same block."""
+
+    @property
+    def cBuffers(self) -> int:
+        """Alias of ``buffers`` under its DirectShow name."""
+        return self.buffers
+
+    @property
+    def cbBuffer(self) -> int:
+        """Alias of ``buffer_size`` under its DirectShow name."""
+        return self.buffer_size
+
+    @property
+    def cbAlign(self) -> int:
+        """Alias of ``align`` under its DirectShow name."""
+        return self.align
+
+    @property
+    def cbPrefix(self) -> int:
+        """Alias of ``prefix`` under its DirectShow name."""
+        return self.prefix
+
+
+def _optional_media_type(_inst: Any, attribute: attrs.Attribute[Any], value: object) -> None:
+    from dshow_alloc.mediatype import MediaType
+
+    if value is not None and not isinstance(value, MediaType):
+        raise TypeError(f"{attribute.name} must be a MediaType or None, not {type(value).__name__}")
+
+
+@attrs.frozen
+class SampleProperties:
+    """``AM_SAMPLE2_PROPERTIES``: everything ``IMediaSample2`` reads and writes in one call."""
+
+    type_specific_flags: int = attrs.field(default=0, validator=_uint32)
+    """dwTypeSpecificFlags: flags whose meaning depends on the media type."""
+    sample_flags: int = attrs.field(default=0, validator=_uint32)
+    """dwSampleFlags: the ``AM_SAMPLE_*`` bits."""
+    actual: int = attrs.field(default=0, validator=_int32)
+    """lActual: bytes of valid data."""
+    start: int = attrs.field(default=0, validator=_reference_time)
+    """tStart: start time, meaningful when ``AM_SAMPLE_TIMEVALID`` is set."""
+    stop: int = attrs.field(default=0, validator=_reference_time)
+    """tStop: stop time, meaningful when ``AM_SAMPLE_STOPVALID`` is set."""
+    stream_id: int = attrs.field(default=AM_STREAM_MEDIA, validator=_uint32)
+    """dwStreamId: ``AM_STREAM_MEDIA`` or ``AM_STREAM_CONTROL``."""
+    media_type: MediaType | None = attrs.field(default=None, validator=_optional_media_type)
+    """pMediaType: the in-band type change, meaningful with ``AM_SAMPLE_TYPECHANGED``."""
+    size: int = attrs.field(default=0, validator=_non_negative_int)
+    """cbBuffer: the sample's buffer size; 0 on input to SetProperties means "not given"."""
+
+
+class PinDirection(enum.IntEnum):
+    """``PIN_DIRECTION``."""
+
+    PINDIR_INPUT = 0
+    PINDIR_OUTPUT = 1
+
+
+class FilterState(enum.IntEnum):
+    """``FILTER_STATE``."""
+
+    State_Stopped = 0
+    State_Paused = 1
+    State_Running = 2
+
+
+@attrs.frozen
+class PinInfo:
+    """``PIN_INFO``: what ``IPin.QueryPinInfo`` returns."""
+
+    filter: Any
+    """pFilter: the owning filter (IBaseFilter), or None."""
+    direction: PinDirection
+    """dir: input or output."""
+    name: str
+    """achName: the pin's name."""
+
+
+@attrs.frozen
+class FilterInfo:
+    """``FILTER_INFO``: what ``IBaseFilter.QueryFilterInfo`` returns."""
+
+    name: str
+    """achName: the name the graph knows the filter by ("" outside a graph)."""
+    graph: Any
+    """pGraph: the filter graph, or None."""
