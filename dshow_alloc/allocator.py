@@ -103,6 +103,7 @@ class MemAllocator(ComObject):
     __slots__ = (
         "_committed",
         "_cond",
+        "_decommits",
         "_free",
         "_memory_allocator",
         "_notify",
@@ -147,6 +148,8 @@ class MemAllocator(ComObject):
         self._samples: list[MediaSample] = []
         self._free: list[MediaSample] = []
         self._waiters = 0
+        # Counts Decommit calls, so a waiter notices a Decommit even if Commit follows at once.
+        self._decommits = 0
         self._notify: Any = None
         _live.add(self)
 
@@ -231,6 +234,7 @@ class MemAllocator(ComObject):
             if not self._committed:
                 return
             self._committed = False
+            self._decommits += 1
             self._cond.notify_all()
             self._free_if_all_home_locked()
 
@@ -292,10 +296,11 @@ class MemAllocator(ComObject):
         started = time.monotonic()
         warned = False
         with self._cond:
+            decommits = self._decommits
             self._waiters += 1
             try:
                 while True:
-                    if not self._committed:
+                    if not self._committed or self._decommits != decommits:
                         raise VfwNotCommittedError()
                     try:
                         return self._free.pop()

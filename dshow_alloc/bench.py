@@ -112,6 +112,32 @@ def bench_handoff(count: int, repeat: int) -> float:
     return best
 
 
+def bench_bare_handoff(count: int, repeat: int) -> float:
+    """Items per second through two bare SimpleQueues (a pool of 4 tokens): the thread floor."""
+    best = 0.0
+    for _ in range(repeat):
+        pool: queue.SimpleQueue[object] = queue.SimpleQueue()
+        handoff: queue.SimpleQueue[object] = queue.SimpleQueue()
+        for token in range(4):
+            pool.put(token)
+
+        def consume(
+            pool: queue.SimpleQueue[object] = pool, handoff: queue.SimpleQueue[object] = handoff
+        ) -> None:
+            while (token := handoff.get()) is not None:
+                pool.put(token)
+
+        consumer = threading.Thread(target=consume, name="bench-bare-consumer")
+        consumer.start()
+        began = time.perf_counter()
+        for _index in range(count):
+            handoff.put(pool.get())
+        handoff.put(None)
+        consumer.join()
+        best = max(best, count / (time.perf_counter() - began))
+    return best
+
+
 def run_benchmarks(quick: bool = False) -> list[BenchResult]:
     """Run every benchmark; ``quick`` trades precision for time (for tests)."""
     number, repeat, handoffs = (20_000, 3, 20_000) if quick else (200_000, 7, 200_000)
@@ -126,6 +152,11 @@ def run_benchmarks(quick: bool = False) -> list[BenchResult]:
         BenchResult("bare list pool pop+append (floor)", bench_bare_pool(number, repeat), "ns/op"),
         BenchResult(
             "two-thread handoff, pool of 4", bench_handoff(handoffs, min(repeat, 3)), "samples/s"
+        ),
+        BenchResult(
+            "bare SimpleQueue handoff (floor)",
+            bench_bare_handoff(handoffs, min(repeat, 3)),
+            "items/s",
         ),
     ]
 
