@@ -16,10 +16,12 @@ from __future__ import annotations
 import contextlib
 import traceback
 from typing import Any
+from uuid import UUID
 
 from zope.interface import implementer
+from zope.interface.interface import InterfaceClass
 
-from dshow_alloc.com import ComObject
+from dshow_alloc.com import ComObject, query_interface
 from dshow_alloc.hresult import (
     InvalidArgError,
     PointerError,
@@ -160,6 +162,12 @@ class MediaSample(ComObject):
         return UnexpectedError(message=f"{self!r} was released to its pool; get a new one")
 
     # -- IUnknown ------------------------------------------------------------------------------
+
+    def QueryInterface(self, iface: InterfaceClass | UUID) -> Any:
+        """See `IUnknown.QueryInterface`; refused once the sample went home."""
+        if not self._refs:
+            raise self._gone()
+        return query_interface(self, iface)
 
     def AddRef(self) -> int:
         """See `IUnknown.AddRef`."""
