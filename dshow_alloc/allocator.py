@@ -196,19 +196,26 @@ class MemAllocator(ComObject):
 
     def Commit(self) -> None:
         """See `IMemAllocator.Commit`."""
-        with self._cond:
-            if self._committed:
-                return
-            props = self._props
-            if props.buffers == 0 or props.buffer_size == 0:
-                raise VfwSizeNotSetError()
-            if self._samples:  # a pending decommit: cancel it, keep the samples
-                self._committed = True
-                return
+        while True:
+            with self._cond:
+                if self._committed:
+                    return
+                props = self._props
+                if props.buffers == 0 or props.buffer_size == 0:
+                    raise VfwSizeNotSetError()
+                if self._samples:  # a pending decommit: cancel it, keep the samples
+                    self._committed = True
+                    return
+            # The memory allocator may be user code: call it without holding the lock.
             samples = self._allocate(props)
-            self._samples = samples
-            self._free[:] = samples[::-1]  # sample #0 is handed out first
-            self._committed = True
+            with self._cond:
+                if not self._committed and not self._samples and self._props == props:
+                    self._samples = samples
+                    self._free[:] = samples[::-1]  # sample #0 is handed out first
+                    self._committed = True
+                    return
+            # Another thread committed or reconfigured meanwhile: drop ours, look again.
+            _free_samples(samples)
 
     def _allocate(self, props: AllocatorProperties) -> list[MediaSample]:
         memory_allocator = self._resolve_memory_allocator()
@@ -219,8 +226,7 @@ class MemAllocator(ComObject):
                 memory = memory_allocator.Alloc(props.buffer_size, params)
                 samples.append(MediaSample(self, memory, index))
         except BaseException as exc:
-            for sample in samples:
-                sample._free_memory()
+            _free_samples(samples)
             if isinstance(exc, COMError):
                 raise
             if isinstance(exc, MemoryError | OSError):
@@ -236,12 +242,17 @@ class MemAllocator(ComObject):
             self._committed = False
             self._decommits += 1
             self._cond.notify_all()
-            self._free_if_all_home_locked()
+            retired = self._retire_if_all_home_locked()
+        _free_samples(retired)
 
-    def _free_if_all_home_locked(self) -> None:
-        """Release every sample's memory if all are home and the allocator is decommitted."""
-        if self._committed or not self._samples:
-            return
+    def _retire_if_all_home_locked(self) -> list[MediaSample]:
+        """Detach every sample if all are home and the allocator is decommitted.
+
+        Returns the detached samples; the caller releases their memory after dropping the
+        lock (the memory allocator may be user code).
+        """
+        if self._committed or not self._samples or len(self._free) != len(self._samples):
+            return []
         # Take the samples off the stack one atomic pop at a time: a GetBuffer that read
         # `_committed` just before Decommit may still pop one, and then it is not home.
         free = self._free
@@ -253,10 +264,9 @@ class MemAllocator(ComObject):
                 break
         if len(drained) != len(self._samples):
             free.extend(reversed(drained))
-            return
-        for sample in self._samples:
-            sample._free_memory()
-        self._samples = []
+            return []
+        retired, self._samples = self._samples, []
+        return retired
 
     def _final_release(self) -> None:
         self.Decommit()
@@ -350,7 +360,8 @@ class MemAllocator(ComObject):
                 self._cond.notify()
         if not self._committed:
             with self._cond:
-                self._free_if_all_home_locked()
+                retired = self._retire_if_all_home_locked()
+            _free_samples(retired)
         notify = self._notify
         if notify is not None:
             try:
@@ -373,7 +384,8 @@ class MemAllocator(ComObject):
 
     def GetFreeCount(self) -> int:
         """See `IMemAllocatorCallbackTemp.GetFreeCount`."""
-        return self._props.buffers - (len(self._samples) - len(self._free))
+        with self._cond:  # consistent with a Decommit that is detaching the samples
+            return self._props.buffers - (len(self._samples) - len(self._free))
 
     # -- diagnostics ---------------------------------------------------------------------------
 
@@ -399,6 +411,12 @@ class MemAllocator(ComObject):
     def memory_allocator(self) -> Any:
         """The memory allocator samples come from (resolved now if given by name or None)."""
         return self._resolve_memory_allocator()
+
+
+def _free_samples(samples: list[MediaSample]) -> None:
+    """Release the memory of samples no pool holds any more."""
+    for sample in samples:
+        sample._free_memory()
 
 
 def live_allocators() -> list[MemAllocator]:
