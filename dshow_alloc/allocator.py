@@ -135,6 +135,8 @@ class MemAllocator(ComObject):
             )
         if isinstance(memory_allocator, str) and find_allocator(memory_allocator) is None:
             raise ValueError(f"no memory allocator is registered as {memory_allocator!r}")
+        if name is not None and not isinstance(name, str):
+            raise TypeError(f"name must be a str or None, not {type(name).__name__}")
         if starvation_warning is not None and not starvation_warning > 0:
             raise ValueError("starvation_warning must be a positive number of seconds or None")
         self._memory_allocator = memory_allocator
@@ -282,7 +284,7 @@ class MemAllocator(ComObject):
         timeout: float | None = None,
     ) -> MediaSample:
         """See `IMemAllocator.GetBuffer`."""
-        if flags.__class__ is not int or timeout is not None:
+        if flags.__class__ is not int or flags < 0 or timeout is not None:
             _check_get_buffer_args(flags, timeout)
         # Hot path, no lock: the atomic pop gives this thread the sample (module docstring).
         if self._committed:

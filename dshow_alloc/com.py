@@ -29,6 +29,8 @@ __all__ = ["ComObject", "iid_of", "query_interface"]
 
 def iid_of(iface: InterfaceClass) -> UUID | None:
     """The IID an interface declares itself (never inherited from a base interface)."""
+    if not isinstance(iface, InterfaceClass):
+        raise TypeError(f"iid_of takes an interface, not {type(iface).__name__}")
     value = cast(Any, iface).queryDirectTaggedValue("iid")  # not in zope's type stubs
     return value if isinstance(value, UUID) else None
 

@@ -57,6 +57,8 @@ WAVE_FORMAT_IEEE_FLOAT = 0x0003
 
 def fourcc_subtype(fourcc: str) -> UUID:
     """The subtype GUID DirectShow derives from a FourCC (``"NV12"`` -> MEDIASUBTYPE_NV12)."""
+    if not isinstance(fourcc, str):
+        raise TypeError(f"a FourCC is a str, not {type(fourcc).__name__}")
     raw = fourcc.encode("ascii")
     if len(raw) != 4:
         raise ValueError(f"a FourCC is four ASCII characters, got {fourcc!r}")

@@ -28,11 +28,13 @@ import mmap
 import os
 import threading
 from typing import Any
+from uuid import UUID
 
 import attrs
 from zope.interface import implementer
+from zope.interface.interface import InterfaceClass
 
-from dshow_alloc.com import ComObject
+from dshow_alloc.com import ComObject, query_interface
 from dshow_alloc.hresult import AccessDeniedError, OutOfMemoryError, UnexpectedError
 from interfaces import IMemory, IMemoryAllocator
 
@@ -91,7 +93,14 @@ _NO_FLAGS = MemoryFlags(0)
 
 # GST_LOCK_FLAG_EXCLUSIVE: a holder's claim on a memory, counted in the share counter.
 _EXCLUSIVE = 4
-_ACCESS = MapFlags.READWRITE
+# Plain ints: ``~`` of an IntFlag member stays inside the flag's members and loses bits.
+_ACCESS = int(MapFlags.READWRITE)
+
+
+def _memory_flags(value: object) -> MemoryFlags:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"flags must be MemoryFlags, not {type(value).__name__}")
+    return MemoryFlags(value)
 
 
 def _power_of_two(_inst: Any, attribute: attrs.Attribute[int], value: object) -> None:
@@ -112,7 +121,7 @@ def _non_negative(_inst: Any, attribute: attrs.Attribute[int], value: object) ->
 class AllocationParams:
     """``GstAllocationParams``, with ``align`` in bytes like DirectShow's ``cbAlign``."""
 
-    flags: MemoryFlags = attrs.field(default=MemoryFlags(0), converter=MemoryFlags)
+    flags: MemoryFlags = attrs.field(default=MemoryFlags(0), converter=_memory_flags)
     """Flags the new memory carries."""
     align: int = attrs.field(default=1, validator=_power_of_two)
     """Alignment in bytes of the start of the prefix (a power of two)."""
@@ -127,6 +136,8 @@ def buffer_address(buffer: Any) -> int:
     if isinstance(buffer, bytes):
         address = ctypes.cast(ctypes.c_char_p(buffer), ctypes.c_void_p).value
         return int(address or 0)
+    if not memoryview(buffer).nbytes:
+        return 0  # nothing to point at (ctypes refuses an empty buffer)
     anchor = ctypes.c_char.from_buffer(buffer)
     try:
         return ctypes.addressof(anchor)
@@ -285,11 +296,16 @@ class Memory(ComObject):
 
     # -- IMemory -------------------------------------------------------------------------------
 
+    def QueryInterface(self, iface: InterfaceClass | UUID) -> Any:
+        """See `IUnknown.QueryInterface`; refused after the final Release."""
+        self._check_alive()
+        return query_interface(self, iface)
+
     def Map(self, flags: MapFlags = MapFlags.READ) -> MapInfo:
         """See `IMemory.Map`."""
         if not isinstance(flags, int) or isinstance(flags, bool):
             raise TypeError(f"Map flags must be MapFlags, not {type(flags).__name__}")
-        if not flags & _ACCESS or flags & ~_ACCESS:
+        if not int(flags) & _ACCESS or int(flags) & ~_ACCESS:
             raise ValueError(f"Map flags must be READ, WRITE or READWRITE, got {flags!r}")
         self._check_alive()
         if self.flags & MemoryFlags.NOT_MAPPABLE:
@@ -317,6 +333,7 @@ class Memory(ComObject):
             raise ValueError("that mapping belongs to another memory")
         if not info.mapped:
             raise ValueError("that mapping was already unmapped")
+        self._check_alive()
         self._unlock(info.flags)
         info.mapped = False
         with contextlib.suppress(BufferError):  # a view derived from it keeps the bytes valid
@@ -413,6 +430,8 @@ class Memory(ComObject):
         """See `IMemory.IsSpan`."""
         if not isinstance(other, Memory):
             raise TypeError(f"IsSpan takes a Memory, not {type(other).__name__}")
+        self._check_alive()
+        other._check_alive()
         if (
             self.parent is None
             or self.parent is not other.parent
@@ -426,6 +445,7 @@ class Memory(ComObject):
 
     def IsWritable(self) -> bool:
         """See `IMemory.IsWritable`."""
+        self._check_alive()
         return not self.flags & MemoryFlags.READONLY and self._share < 2
 
     def _final_release(self) -> None:
@@ -475,6 +495,12 @@ class SystemMemoryAllocator(ComObject):
 
     def Free(self, memory: IMemory) -> None:
         """See `IMemoryAllocator.Free`. The bytearray goes with the last view of it."""
+        _check_free_arg(memory)
+
+
+def _check_free_arg(memory: object) -> None:
+    if not isinstance(memory, Memory):
+        raise TypeError(f"Free takes a Memory, not {type(memory).__name__}")
 
 
 def _check_alloc_args(size: int, params: AllocationParams | None) -> AllocationParams:
@@ -500,6 +526,14 @@ class SharedMemoryBlock(Memory):
 
     fd: int
     mapsize: int
+
+    @property
+    def fd_offset(self) -> int:
+        """Where this block's region (its offset 0) starts in the memfd.
+
+        Another process that maps ``fd`` finds the data at ``fd_offset + offset``.
+        """
+        return self._base
 
     def _init_child(self, child: Memory) -> None:
         assert isinstance(child, SharedMemoryBlock)
@@ -559,6 +593,7 @@ class SharedMemoryAllocator(ComObject):
 
     def Free(self, memory: IMemory) -> None:
         """See `IMemoryAllocator.Free`: the root block unmaps and closes its memfd."""
+        _check_free_arg(memory)
         if not isinstance(memory, SharedMemoryBlock) or memory.parent is not None:
             return
         mapping = memory._buffer
@@ -575,8 +610,10 @@ _default: list[Any] = []  # one element: the default allocator
 
 def register_allocator(name: str, allocator: IMemoryAllocator) -> None:
     """Make ``allocator`` findable as ``name`` (a second registration of a name replaces it)."""
-    if not isinstance(name, str) or not name:
-        raise TypeError("an allocator is registered under a non-empty str name")
+    if not isinstance(name, str):
+        raise TypeError(f"an allocator is registered under a str name, not {type(name).__name__}")
+    if not name:
+        raise ValueError("an allocator name must not be empty")
     if not IMemoryAllocator.providedBy(allocator):
         raise TypeError(f"{type(allocator).__name__} does not provide IMemoryAllocator")
     with _registry_lock:

@@ -1,0 +1,286 @@
+"""Conformance: every class provides every interface it claims, and every interface its IID.
+
+`verifyClass`/`verifyObject` only check names and arities; the behaviour lives in the
+per-interface contract suites. This module also pins the interface identities (API.md §2,
+reference/directshow.md §1.1) and ``QueryInterface`` (API.md §1).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from typing import Any
+from uuid import UUID
+
+import pytest
+from zope.interface.interface import InterfaceClass
+from zope.interface.verify import verifyClass, verifyObject
+
+import dshow_alloc
+import interfaces
+from dshow_alloc import (
+    HRESULT,
+    AllocatorProperties,
+    ComObject,
+    MediaSample,
+    MemAllocator,
+    Memory,
+    NoInterfaceError,
+    SharedMemoryAllocator,
+    SharedMemoryBlock,
+    SystemMemoryAllocator,
+)
+from interfaces import (
+    IBaseFilter,
+    IMediaFilter,
+    IMediaSample,
+    IMediaSample2,
+    IMemAllocator,
+    IMemAllocatorCallbackTemp,
+    IMemAllocatorNotifyCallbackTemp,
+    IMemInputPin,
+    IMemory,
+    IMemoryAllocator,
+    IPin,
+    IReferenceClock,
+    IUnknown,
+)
+
+# -- factories: each yields a real instance and gives back whatever it took --------------------
+
+
+@contextlib.contextmanager
+def _mem_allocator() -> Iterator[MemAllocator]:
+    yield MemAllocator()
+
+
+@contextlib.contextmanager
+def _media_sample() -> Iterator[MediaSample]:
+    allocator = MemAllocator()
+    allocator.SetProperties(AllocatorProperties(buffers=1, buffer_size=64, align=1))
+    allocator.Commit()
+    sample = allocator.GetBuffer()
+    try:
+        yield sample
+    finally:
+        sample.Release()
+        allocator.Decommit()
+
+
+@contextlib.contextmanager
+def _system_memory() -> Iterator[Memory]:
+    memory = SystemMemoryAllocator().Alloc(64)
+    try:
+        yield memory
+    finally:
+        memory.Release()
+
+
+@contextlib.contextmanager
+def _shared_memory() -> Iterator[SharedMemoryBlock]:
+    memory = SharedMemoryAllocator().Alloc(64)
+    try:
+        yield memory
+    finally:
+        memory.Release()
+
+
+@contextlib.contextmanager
+def _system_allocator() -> Iterator[SystemMemoryAllocator]:
+    yield SystemMemoryAllocator()
+
+
+@contextlib.contextmanager
+def _shared_allocator() -> Iterator[SharedMemoryAllocator]:
+    yield SharedMemoryAllocator()
+
+
+@contextlib.contextmanager
+def _com_object() -> Iterator[ComObject]:
+    yield ComObject()
+
+
+Factory = Callable[[], contextlib.AbstractContextManager[Any]]
+
+#: (class, a factory of real instances, every interface the class claims).
+CLASSES: list[tuple[type, Factory, list[InterfaceClass]]] = [
+    (MemAllocator, _mem_allocator, [IUnknown, IMemAllocator, IMemAllocatorCallbackTemp]),
+    (MediaSample, _media_sample, [IUnknown, IMediaSample, IMediaSample2]),
+    (Memory, _system_memory, [IUnknown, IMemory]),
+    (SharedMemoryBlock, _shared_memory, [IUnknown, IMemory]),
+    (SystemMemoryAllocator, _system_allocator, [IUnknown, IMemoryAllocator]),
+    (SharedMemoryAllocator, _shared_allocator, [IUnknown, IMemoryAllocator]),
+    (ComObject, _com_object, [IUnknown]),
+]
+
+TABLE = [
+    pytest.param(cls, factory, iface, id=f"{cls.__name__}-{iface.__name__}")
+    for cls, factory, ifaces in CLASSES
+    for iface in ifaces
+]
+
+
+@pytest.mark.parametrize(("cls", "factory", "iface"), TABLE)
+def test_verify_class(cls: type, factory: Factory, iface: InterfaceClass) -> None:
+    """The class declares the interface and has every method with a compatible signature."""
+    assert iface.implementedBy(cls)
+    assert verifyClass(iface, cls)
+
+
+@pytest.mark.parametrize(("cls", "factory", "iface"), TABLE)
+def test_verify_object(cls: type, factory: Factory, iface: InterfaceClass) -> None:
+    """A real instance provides the interface, its methods and its attributes."""
+    with factory() as obj:
+        assert type(obj) is cls
+        assert verifyObject(iface, obj)
+
+
+@pytest.mark.parametrize(("cls", "factory", "iface"), TABLE)
+def test_query_interface_returns_same_object(
+    cls: type, factory: Factory, iface: InterfaceClass
+) -> None:
+    """QueryInterface by interface and by IID returns the object itself, count unchanged."""
+    with factory() as obj:
+        before = obj.ref_count
+        assert obj.QueryInterface(iface) is obj
+        assert obj.ref_count == before
+        iid = iface.getDirectTaggedValue("iid")
+        assert obj.QueryInterface(iid) is obj
+        assert obj.ref_count == before
+
+
+#: For each class, interfaces it must not answer for.
+MISSES: list[tuple[type, Factory, InterfaceClass]] = [
+    (MemAllocator, _mem_allocator, IMediaSample),
+    (MemAllocator, _mem_allocator, IMemAllocatorNotifyCallbackTemp),
+    (MediaSample, _media_sample, IMemAllocator),
+    (MediaSample, _media_sample, IMemory),
+    (Memory, _system_memory, IMediaSample),
+    (SharedMemoryBlock, _shared_memory, IMemoryAllocator),
+    (SystemMemoryAllocator, _system_allocator, IMemAllocator),
+    (SharedMemoryAllocator, _shared_allocator, IMemory),
+    (ComObject, _com_object, IPin),
+]
+
+
+@pytest.mark.parametrize(
+    ("cls", "factory", "iface"),
+    [pytest.param(*row, id=f"{row[0].__name__}-{row[2].__name__}") for row in MISSES],
+)
+def test_query_interface_miss(cls: type, factory: Factory, iface: InterfaceClass) -> None:
+    """Asking for an interface the object lacks, by interface or IID, raises E_NOINTERFACE."""
+    with factory() as obj:
+        before = obj.ref_count
+        for key in (iface, iface.getDirectTaggedValue("iid")):
+            with pytest.raises(NoInterfaceError) as info:
+                obj.QueryInterface(key)
+            assert info.value.hresult == HRESULT.E_NOINTERFACE == 0x80004002
+            assert isinstance(info.value, TypeError)
+            assert obj.ref_count == before
+
+
+@pytest.mark.parametrize(
+    ("cls", "factory", "ifaces"), [pytest.param(*row, id=row[0].__name__) for row in CLASSES]
+)
+def test_query_interface_unknown_iid(cls: type, factory: Factory, ifaces: list[Any]) -> None:
+    """An IID that no interface carries raises E_NOINTERFACE."""
+    with factory() as obj:
+        with pytest.raises(NoInterfaceError) as info:
+            obj.QueryInterface(UUID("12345678-1234-5678-1234-567812345678"))
+        assert info.value.hresult == 0x80004002
+
+
+@pytest.mark.parametrize(
+    "bad",
+    ["IUnknown", "00000000-0000-0000-c000-000000000046", 0, None, object, IUnknown.names],
+    ids=["name", "iid-string", "int", "None", "class", "method"],
+)
+@pytest.mark.parametrize(
+    ("cls", "factory", "ifaces"), [pytest.param(*row, id=row[0].__name__) for row in CLASSES]
+)
+def test_query_interface_non_interface(
+    cls: type, factory: Factory, ifaces: list[Any], bad: object
+) -> None:
+    """QueryInterface with something that is neither an interface nor a UUID raises TypeError."""
+    with factory() as obj:
+        before = obj.ref_count
+        with pytest.raises(TypeError):
+            obj.QueryInterface(bad)
+        assert obj.ref_count == before
+
+
+# -- interface identities ------------------------------------------------------------------
+
+#: Every interface of API.md §2 with its IID (None: project-defined, checked separately).
+IIDS: dict[str, str | None] = {
+    "IUnknown": "00000000-0000-0000-c000-000000000046",
+    "IMediaSample": "56a8689a-0ad4-11ce-b03a-0020af0ba770",
+    "IMediaSample2": "36b73884-c2c8-11cf-8b46-00805f6cef60",
+    "IMemAllocator": "56a8689c-0ad4-11ce-b03a-0020af0ba770",
+    "IMemAllocatorCallbackTemp": "379a0cf0-c1de-11d2-abf5-00a0c905f375",
+    "IMemAllocatorNotifyCallbackTemp": "92980b30-c1de-11d2-abf5-00a0c905f375",
+    "IMemInputPin": "56a8689d-0ad4-11ce-b03a-0020af0ba770",
+    "IPin": "56a86891-0ad4-11ce-b03a-0020af0ba770",
+    "IBaseFilter": "56a86895-0ad4-11ce-b03a-0020af0ba770",
+    "IMediaFilter": "56a86899-0ad4-11ce-b03a-0020af0ba770",
+    "IReferenceClock": "56a86897-0ad4-11ce-b03a-0020af0ba770",
+    "IMemory": None,
+    "IMemoryAllocator": None,
+}
+
+
+@pytest.mark.parametrize("name", sorted(IIDS))
+def test_interface_exported_from_both_packages(name: str) -> None:
+    """Each interface is importable from `interfaces` and `dshow_alloc`, as the same object."""
+    from_interfaces = getattr(interfaces, name)
+    assert isinstance(from_interfaces, InterfaceClass)
+    assert getattr(dshow_alloc, name) is from_interfaces
+    assert name in interfaces.__all__
+    assert name in dshow_alloc.__all__
+
+
+@pytest.mark.parametrize("name", sorted(IIDS))
+def test_interface_carries_its_own_iid(name: str) -> None:
+    """The direct tagged value "iid" is a UUID, the real one where DirectShow has one."""
+    iface = getattr(interfaces, name)
+    iid = iface.getDirectTaggedValue("iid")
+    assert isinstance(iid, UUID)
+    expected = IIDS[name]
+    if expected is not None:
+        assert iid == UUID(expected)
+    assert dshow_alloc.iid_of(iface) == iid
+
+
+@pytest.mark.parametrize("name", sorted(IIDS))
+def test_sub_interface_does_not_inherit_iid(name: str) -> None:
+    """No interface reports the IID of any interface it extends."""
+    iface = getattr(interfaces, name)
+    iid = iface.getDirectTaggedValue("iid")
+    for base in iface.__iro__[1:]:
+        if isinstance(base, InterfaceClass) and base.queryDirectTaggedValue("iid") is not None:
+            assert base.getDirectTaggedValue("iid") != iid
+
+
+def test_imediasample2_iid_differs_from_imediasample() -> None:
+    """IMediaSample2 extends IMediaSample yet has its own IID."""
+    assert IMediaSample2.extends(IMediaSample)
+    assert IMediaSample2.getDirectTaggedValue("iid") != IMediaSample.getDirectTaggedValue("iid")
+    assert IMediaSample2.getDirectTaggedValue("iid") == UUID(IIDS["IMediaSample2"] or "")
+    assert IMemAllocatorCallbackTemp.getDirectTaggedValue("iid") != (
+        IMemAllocator.getDirectTaggedValue("iid")
+    )
+    assert IBaseFilter.getDirectTaggedValue("iid") != IMediaFilter.getDirectTaggedValue("iid")
+
+
+def test_iids_are_unique() -> None:
+    """No two interfaces share an IID, project-defined ones included."""
+    iids = [getattr(interfaces, name).getDirectTaggedValue("iid") for name in IIDS]
+    assert len(set(iids)) == len(iids)
+
+
+def test_every_interface_extends_iunknown() -> None:
+    """Every interface of the framework is an IUnknown."""
+    for name in IIDS:
+        assert getattr(interfaces, name).isOrExtends(IUnknown)
+    for iface in (IMemInputPin, IPin, IReferenceClock):
+        assert iface.extends(IUnknown)
