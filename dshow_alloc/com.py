@@ -85,9 +85,9 @@ class ComObject:
         with self._mutex:
             refs = self._refs
             if refs <= 0:
-                raise UnexpectedError(message=f"AddRef on a released {type(self).__name__}")
+                raise self._gone()
             self._refs = refs + 1
-            return refs + 1
+        return refs + 1
 
     def Release(self) -> int:
         """See `IUnknown.Release`."""
@@ -99,7 +99,7 @@ class ComObject:
         with self._mutex:
             refs = self._refs
             if refs <= 0:
-                raise UnexpectedError(message=f"Release below 0 on {type(self).__name__}")
+                raise self._gone()
             self._refs = refs - 1
         if refs == 1:
             self._final_release()
@@ -107,6 +107,10 @@ class ComObject:
 
     def _final_release(self) -> None:
         """Runs once, on the thread whose ``Release`` took the count to 0."""
+
+    def _gone(self) -> UnexpectedError:
+        """The error for a call on an object whose count reached 0."""
+        return UnexpectedError(message=f"{self!r} was released")
 
     @property
     def ref_count(self) -> int:

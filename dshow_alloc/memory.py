@@ -281,7 +281,7 @@ class Memory(ComObject):
 
     def _check_alive(self) -> None:
         if self._refs <= 0 or self._buffer is None:
-            raise UnexpectedError(message=f"{self!r} was released")
+            raise self._gone()
 
     def _data_view(self) -> memoryview:
         """A writable view of the data, without lock accounting (for the memory's holder)."""

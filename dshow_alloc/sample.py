@@ -169,19 +169,6 @@ class MediaSample(ComObject):
             raise self._gone()
         return query_interface(self, iface)
 
-    def AddRef(self) -> int:
-        """See `IUnknown.AddRef`."""
-        # Hot path: a count of 1 belongs to the caller alone (dshow_alloc.com).
-        if self._refs == 1:
-            self._refs = 2
-            return 2
-        with self._mutex:
-            refs = self._refs
-            if refs <= 0:
-                raise self._gone()
-            self._refs = refs + 1
-        return refs + 1
-
     def Release(self) -> int:
         """See `IUnknown.Release`: at 0 the sample is reset and goes home."""
         # Hot path: a count of 1 belongs to the caller alone (dshow_alloc.com).

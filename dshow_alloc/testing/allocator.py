@@ -196,6 +196,26 @@ class MemAllocatorContract:
 
     # -- fresh state and QueryInterface ----------------------------------------------------
 
+    def start_waiters(
+        self, allocator: IMemAllocator, results: queue.Queue[Any], count: int
+    ) -> list[threading.Thread]:
+        """Start ``count`` threads that each put a GetBuffer result (or its COMError) in
+        ``results``, and give them time to block (the outcome is the same if they have not)."""
+
+        def wait() -> None:
+            try:
+                results.put(allocator.GetBuffer(timeout=THREAD_TIMEOUT))
+            except COMError as exc:
+                results.put(exc)
+
+        threads = [
+            threading.Thread(target=wait, name=f"contract-waiter-{index}") for index in range(count)
+        ]
+        for thread in threads:
+            thread.start()
+        time.sleep(0.05)
+        return threads
+
     def test_fresh_properties_are_zero(self) -> None:
         """A fresh allocator's GetProperties is all zeros."""
         assert self.fresh().GetProperties() == AllocatorProperties(0, 0, 0, 0)
@@ -590,16 +610,7 @@ class MemAllocatorContract:
         allocator = self.committed(1, 16)
         (held,) = self.take(allocator, 1)
         results: queue.Queue[Any] = queue.Queue()
-
-        def wait() -> None:
-            try:
-                results.put(allocator.GetBuffer(timeout=THREAD_TIMEOUT))
-            except COMError as exc:
-                results.put(exc)
-
-        thread = threading.Thread(target=wait, name="contract-getbuffer")
-        thread.start()
-        time.sleep(0.05)  # let it block (the outcome is the same if it has not yet)
+        (thread,) = self.start_waiters(allocator, results, 1)
         self.release([held])
         thread.join(THREAD_TIMEOUT)
         got = results.get_nowait()
@@ -611,16 +622,7 @@ class MemAllocatorContract:
         allocator = self.committed(1, 16)
         (held,) = self.take(allocator, 1)
         results: queue.Queue[Any] = queue.Queue()
-
-        def wait() -> None:
-            try:
-                results.put(allocator.GetBuffer(timeout=THREAD_TIMEOUT))
-            except COMError as exc:
-                results.put(exc)
-
-        thread = threading.Thread(target=wait, name="contract-getbuffer")
-        thread.start()
-        time.sleep(0.05)
+        (thread,) = self.start_waiters(allocator, results, 1)
         allocator.Decommit()
         thread.join(THREAD_TIMEOUT)
         try:
@@ -635,17 +637,7 @@ class MemAllocatorContract:
         allocator = self.committed(1, 16)
         (held,) = self.take(allocator, 1)
         results: queue.Queue[Any] = queue.Queue()
-
-        def wait() -> None:
-            try:
-                results.put(allocator.GetBuffer(timeout=THREAD_TIMEOUT))
-            except COMError as exc:
-                results.put(exc)
-
-        threads = [threading.Thread(target=wait, name=f"contract-waiter-{i}") for i in (1, 2)]
-        for thread in threads:
-            thread.start()
-        time.sleep(0.05)
+        threads = self.start_waiters(allocator, results, 2)
         self.release([held])
         first = results.get(timeout=THREAD_TIMEOUT)
         time.sleep(0.05)  # a second winner would show up now
