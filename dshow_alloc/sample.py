@@ -23,6 +23,7 @@ from zope.interface.interface import InterfaceClass
 
 from dshow_alloc.com import ComObject, query_interface
 from dshow_alloc.hresult import (
+    AccessDeniedError,
     InvalidArgError,
     PointerError,
     UnexpectedError,
@@ -126,7 +127,7 @@ class MediaSample(ComObject):
         """
         super().__init__()
         if not memory._lock(_EXCLUSIVE):
-            raise UnexpectedError(message="the memory is mapped for writing elsewhere")
+            raise AccessDeniedError(message="the memory is mapped for writing elsewhere")
         self._allocator = allocator
         self._memory = memory
         self._view = memory._data_view()
