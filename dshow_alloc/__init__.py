@@ -85,6 +85,7 @@ from dshow_alloc.memory import (
     register_allocator,
     set_default_allocator,
 )
+from dshow_alloc.pool import PoolConfig
 from dshow_alloc.sample import MediaSample, Trace
 from dshow_alloc.structs import (
     AM_GBF_NOTASYNCPOINT,
@@ -110,6 +111,7 @@ from dshow_alloc.structs import (
 )
 from interfaces import (
     IBaseFilter,
+    IBufferPool,
     IMediaFilter,
     IMediaSample,
     IMediaSample2,
@@ -170,6 +172,7 @@ __all__ = [
     "FilterInfo",
     "FilterState",
     "IBaseFilter",
+    "IBufferPool",
     "IMediaFilter",
     "IMediaSample",
     "IMediaSample2",
@@ -197,6 +200,7 @@ __all__ = [
     "PinDirection",
     "PinInfo",
     "PointerError",
+    "PoolConfig",
     "SampleProperties",
     "SharedMemoryAllocator",
     "SharedMemoryBlock",

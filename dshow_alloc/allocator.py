@@ -1,15 +1,23 @@
-"""``MemAllocator``: DirectShow's CMemAllocator, a fixed pool of samples.
+"""``MemAllocator``: DirectShow's CMemAllocator with GStreamer's buffer pool inside.
 
 Life cycle: ``SetProperties`` (how many samples, how big) → ``Commit`` (allocate them) →
 ``GetBuffer``/``Release`` many times → ``Decommit`` (no more GetBuffer; memory goes when the last
 sample comes home). API.md §3 has the rules; reference/directshow.md §2 has their sources.
 
+``SetConfig`` (`IBufferPool`) configures the same pool the GStreamer way: it holds between
+``min_buffers`` and ``max_buffers`` samples (0: no limit), preallocates ``min_buffers`` at
+``Commit`` and makes a new sample when ``GetBuffer`` finds none free below the limit.
+``SetProperties(p)`` is the fixed case, ``min_buffers == max_buffers == p.buffers``.
+
 Concurrency
 -----------
 The free list is a Python list used as a LIFO stack. ``list.pop()`` and ``list.append()`` are
 atomic, so the uncontended ``GetBuffer`` and ``ReleaseBuffer`` take no lock: ``pop`` hands the
-calling thread sole ownership of a sample. The condition variable is used only by a
-``GetBuffer`` that finds the list empty and by the state changes (Commit, Decommit).
+calling thread sole ownership of a sample. ``_ready`` (committed and not flushing) is the one
+flag the fast path reads. The condition variable is used only by a ``GetBuffer`` that finds
+the list empty and by the state changes (Commit, Decommit, SetFlushing). A ``GetBuffer`` that
+grows the pool reserves its place under the lock and allocates outside it: the memory
+allocator may be user code, and it is never called with the pool lock held.
 
 A waiter counts itself in ``_waiters`` under the lock *before* it looks at the free list a last
 time; a releaser appends *before* it reads ``_waiters``. So either the waiter finds the sample,
@@ -40,6 +48,7 @@ from zope.interface import implementer
 from dshow_alloc.com import ComObject
 from dshow_alloc.hresult import (
     COMError,
+    InvalidArgError,
     OutOfMemoryError,
     UnexpectedError,
     VfwAlreadyCommittedError,
@@ -48,11 +57,13 @@ from dshow_alloc.hresult import (
     VfwNotCommittedError,
     VfwSizeNotSetError,
     VfwTimeoutError,
+    VfwWrongStateError,
 )
 from dshow_alloc.memory import AllocationParams, find_allocator
+from dshow_alloc.pool import PoolConfig
 from dshow_alloc.sample import MediaSample, Trace
 from dshow_alloc.structs import AM_GBF_NOWAIT, AllocatorProperties
-from interfaces import IMediaSample, IMemAllocatorCallbackTemp, IMemoryAllocator
+from interfaces import IBufferPool, IMediaSample, IMemAllocatorCallbackTemp, IMemoryAllocator
 
 __all__ = ["MemAllocator", "OutstandingSample", "live_allocators"]
 
@@ -89,9 +100,9 @@ def _env_trace() -> bool:
     return os.environ.get("DSHOW_ALLOC_TRACE", "").lower() in ("1", "true", "yes", "on")
 
 
-@implementer(IMemAllocatorCallbackTemp)
+@implementer(IMemAllocatorCallbackTemp, IBufferPool)
 class MemAllocator(ComObject):
-    """``CLSID_MemoryAllocator``: a pool of samples. See `IMemAllocator`.
+    """``CLSID_MemoryAllocator``: a pool of samples. See `IMemAllocator` and `IBufferPool`.
 
     ``memory_allocator`` (an `IMemoryAllocator` or a registered name) supplies the sample
     memory; ``None`` means the default allocator at the time of ``Commit``. ``name`` appears in
@@ -103,11 +114,17 @@ class MemAllocator(ComObject):
     __slots__ = (
         "_committed",
         "_cond",
+        "_config",
         "_decommits",
+        "_fixed",
+        "_flushes",
+        "_flushing",
         "_free",
+        "_growing",
         "_memory_allocator",
         "_notify",
         "_props",
+        "_ready",
         "_samples",
         "_waiters",
         "name",
@@ -143,20 +160,30 @@ class MemAllocator(ComObject):
         self.name = name if name is not None else f"MemAllocator@{id(self):x}"
         self.trace = _env_trace() if trace is None else bool(trace)
         self.starvation_warning = starvation_warning
+        # The DirectShow and the GStreamer view of one configuration, always set together.
         self._props = AllocatorProperties()
+        self._config = PoolConfig(0)
+        self._fixed = True  # configured by SetProperties: Commit refuses 0 buffers
         self._committed = False
+        self._flushing = False
+        self._ready = False  # committed and not flushing: all the fast path reads
         self._cond = threading.Condition(self._mutex)
         # Every sample of the current commit, and the LIFO stack of those at home.
         self._samples: list[MediaSample] = []
         self._free: list[MediaSample] = []
+        self._growing = 0  # samples being made by GetBuffer calls outside the lock
         self._waiters = 0
-        # Counts Decommit calls, so a waiter notices a Decommit even if Commit follows at once.
+        # Count Decommit and SetFlushing(True) calls, so a waiter notices either even if
+        # Commit or SetFlushing(False) follows at once.
         self._decommits = 0
+        self._flushes = 0
         self._notify: Any = None
         _live.add(self)
 
     def __repr__(self) -> str:
         state = "committed" if self._committed else "decommitted"
+        if self._flushing:
+            state += ", flushing"
         return f"<MemAllocator {self.name} {state} {self._props} free={len(self._free)}>"
 
     # -- configuration -------------------------------------------------------------------------
@@ -167,26 +194,74 @@ class MemAllocator(ComObject):
             raise TypeError(
                 f"SetProperties takes AllocatorProperties, not {type(request).__name__}"
             )
-        align = request.align
-        if align <= 0 or align & (align - 1):
-            raise VfwBadAlignError(message=f"alignment {align} is not a power of two")
+        _check_align(request.align)
+        size = _rounded_size(request.buffer_size, request.prefix, request.align)
+        props = AllocatorProperties(request.buffers, size, request.align, request.prefix)
+        config = PoolConfig(size, request.buffers, request.buffers, request.align, request.prefix)
         with self._cond:
-            if self._committed:
-                raise VfwAlreadyCommittedError()
-            if self._samples:
-                raise VfwBuffersOutstandingError(
-                    message=f"{len(self._samples) - len(self._free)} samples are still out"
-                )
-            size = -(-(request.buffer_size + request.prefix) // align) * align - request.prefix
-            self._props = AllocatorProperties(request.buffers, size, align, request.prefix)
-            return self._props
+            self._check_configurable_locked()
+            self._props, self._config, self._fixed = props, config, True
+            return props
+
+    def _check_configurable_locked(self) -> None:
+        if self._committed:
+            raise VfwAlreadyCommittedError()
+        if self._samples or self._growing:
+            raise VfwBuffersOutstandingError(
+                message=f"{len(self._samples) - len(self._free)} samples are still out"
+            )
 
     def GetProperties(self) -> AllocatorProperties:
         """See `IMemAllocator.GetProperties`."""
         return self._props
 
+    # -- IBufferPool ---------------------------------------------------------------------------
+
+    def SetConfig(self, config: PoolConfig) -> None:
+        """See `IBufferPool.SetConfig`."""
+        if not isinstance(config, PoolConfig):
+            raise TypeError(f"SetConfig takes a PoolConfig, not {type(config).__name__}")
+        _check_align(config.align)
+        if config.max_buffers and config.min_buffers > config.max_buffers:
+            raise InvalidArgError(
+                message=f"min_buffers {config.min_buffers} > max_buffers {config.max_buffers}"
+            )
+        chosen = config.memory_allocator
+        if isinstance(chosen, str) and find_allocator(chosen) is None:
+            raise ValueError(f"no memory allocator is registered as {chosen!r}")
+        size = _rounded_size(config.buffer_size, config.prefix, config.align)
+        config = attrs.evolve(config, buffer_size=size)
+        props = AllocatorProperties(
+            config.max_buffers or config.min_buffers, size, config.align, config.prefix
+        )
+        with self._cond:
+            self._check_configurable_locked()
+            self._props, self._config, self._fixed = props, config, False
+
+    def GetConfig(self) -> PoolConfig:
+        """See `IBufferPool.GetConfig`."""
+        return self._config
+
+    def SetFlushing(self, flushing: bool) -> None:
+        """See `IBufferPool.SetFlushing`."""
+        if not isinstance(flushing, bool | int):
+            raise TypeError(f"SetFlushing takes a bool, not {type(flushing).__name__}")
+        with self._cond:
+            self._flushing = bool(flushing)
+            if flushing:
+                self._flushes += 1
+            self._ready = self._committed and not self._flushing
+            self._cond.notify_all()
+
+    @property
+    def flushing(self) -> bool:
+        """True between SetFlushing(True) and SetFlushing(False) (or the next Commit)."""
+        return self._flushing
+
     def _resolve_memory_allocator(self) -> Any:
-        chosen = self._memory_allocator
+        chosen = self._config.memory_allocator
+        if chosen is None:
+            chosen = self._memory_allocator
         if chosen is None or isinstance(chosen, str):
             found = find_allocator(chosen)
             if found is None:
@@ -197,35 +272,40 @@ class MemAllocator(ComObject):
     # -- commit / decommit ---------------------------------------------------------------------
 
     def Commit(self) -> None:
-        """See `IMemAllocator.Commit`."""
+        """See `IMemAllocator.Commit`. Also ends flushing, as activating a GStreamer pool does."""
         while True:
             with self._cond:
                 if self._committed:
                     return
-                props = self._props
-                if props.buffers == 0 or props.buffer_size == 0:
+                config = self._config
+                if config.buffer_size == 0 or (self._fixed and config.max_buffers == 0):
                     raise VfwSizeNotSetError()
-                if self._samples:  # a pending decommit: cancel it, keep the samples
-                    self._committed = True
+                if self._samples or self._growing:  # a pending decommit: cancel it
+                    self._open_locked()
                     return
             # The memory allocator may be user code: call it without holding the lock.
-            samples = self._allocate(props)
+            samples = self._allocate(config, range(config.min_buffers))
             with self._cond:
-                if not self._committed and not self._samples and self._props == props:
+                if not self._committed and not self._samples and self._config is config:
                     self._samples = samples
                     self._free[:] = samples[::-1]  # sample #0 is handed out first
-                    self._committed = True
+                    self._open_locked()
                     return
             # Another thread committed or reconfigured meanwhile: drop ours, look again.
             _free_samples(samples)
 
-    def _allocate(self, props: AllocatorProperties) -> list[MediaSample]:
+    def _open_locked(self) -> None:
+        self._committed = True
+        self._flushing = False
+        self._ready = True
+
+    def _allocate(self, config: PoolConfig, indexes: range) -> list[MediaSample]:
         memory_allocator = self._resolve_memory_allocator()
-        params = AllocationParams(align=props.align, prefix=props.prefix)
+        params = AllocationParams(align=config.align, prefix=config.prefix, padding=config.padding)
         samples: list[MediaSample] = []
         try:
-            for index in range(props.buffers):
-                memory = memory_allocator.Alloc(props.buffer_size, params)
+            for index in indexes:
+                memory = memory_allocator.Alloc(config.buffer_size, params)
                 samples.append(MediaSample(self, memory, index))
         except BaseException as exc:
             _free_samples(samples)
@@ -242,6 +322,7 @@ class MemAllocator(ComObject):
             if not self._committed:
                 return
             self._committed = False
+            self._ready = False
             self._decommits += 1
             self._cond.notify_all()
             retired = self._retire_if_all_home_locked()
@@ -253,7 +334,12 @@ class MemAllocator(ComObject):
         Returns the detached samples; the caller releases their memory after dropping the
         lock (the memory allocator may be user code).
         """
-        if self._committed or not self._samples or len(self._free) != len(self._samples):
+        if (
+            self._committed
+            or self._growing
+            or not self._samples
+            or len(self._free) != len(self._samples)
+        ):
             return []
         # Take the samples off the stack one atomic pop at a time: a GetBuffer that read
         # `_committed` just before Decommit may still pop one, and then it is not home.
@@ -287,7 +373,7 @@ class MemAllocator(ComObject):
         if flags.__class__ is not int or flags < 0 or timeout is not None:
             _check_get_buffer_args(flags, timeout)
         # Hot path, no lock: the atomic pop gives this thread the sample (module docstring).
-        if self._committed:
+        if self._ready:
             try:
                 sample = self._free.pop()
             except IndexError:
@@ -303,21 +389,50 @@ class MemAllocator(ComObject):
         return sample
 
     def _wait_for_sample(self, flags: int, timeout: float | None) -> MediaSample:
+        sample = self._take_or_reserve(flags, timeout)
+        return sample if sample is not None else self._grow()
+
+    def _grow(self) -> MediaSample:
+        """Make one more sample for a GetBuffer that reserved its place (``_growing``)."""
+        config = self._config  # cannot change: SetConfig is refused while _growing
+        try:
+            (sample,) = self._allocate(config, range(1))
+        except BaseException:
+            with self._cond:
+                self._growing -= 1
+                self._cond.notify()  # the place is free again
+                retired = self._retire_if_all_home_locked()
+            _free_samples(retired)
+            raise
+        with self._cond:
+            self._growing -= 1
+            sample._index = len(self._samples)
+            self._samples.append(sample)
+        return sample
+
+    def _take_or_reserve(self, flags: int, timeout: float | None) -> MediaSample | None:
+        """A free sample, or None when the caller may make a new one (its place reserved)."""
         deadline = None if timeout is None else time.monotonic() + timeout
         warn_after = self.starvation_warning
         started = time.monotonic()
         warned = False
         with self._cond:
-            decommits = self._decommits
+            decommits, flushes = self._decommits, self._flushes
             self._waiters += 1
             try:
                 while True:
                     if not self._committed or self._decommits != decommits:
                         raise VfwNotCommittedError()
+                    if self._flushing or self._flushes != flushes:
+                        raise VfwWrongStateError(message="the pool is flushing")
                     try:
                         return self._free.pop()
                     except IndexError:
                         pass
+                    limit = self._config.max_buffers
+                    if not limit or len(self._samples) + self._growing < limit:
+                        self._growing += 1
+                        return None
                     if flags & AM_GBF_NOWAIT:
                         raise VfwTimeoutError(message="no free sample and AM_GBF_NOWAIT")
                     now = time.monotonic()
@@ -387,7 +502,11 @@ class MemAllocator(ComObject):
     def GetFreeCount(self) -> int:
         """See `IMemAllocatorCallbackTemp.GetFreeCount`."""
         with self._cond:  # consistent with a Decommit that is detaching the samples
-            return self._props.buffers - (len(self._samples) - len(self._free))
+            free = len(self._free)
+            limit = self._config.max_buffers
+            if not limit:
+                return free
+            return free + max(0, limit - len(self._samples) - self._growing)
 
     # -- diagnostics ---------------------------------------------------------------------------
 
@@ -413,6 +532,16 @@ class MemAllocator(ComObject):
     def memory_allocator(self) -> Any:
         """The memory allocator samples come from (resolved now if given by name or None)."""
         return self._resolve_memory_allocator()
+
+
+def _check_align(align: int) -> None:
+    if align <= 0 or align & (align - 1):
+        raise VfwBadAlignError(message=f"alignment {align} is not a power of two")
+
+
+def _rounded_size(size: int, prefix: int, align: int) -> int:
+    """``roundup(size + prefix, align) - prefix``: data plus prefix fill whole align units."""
+    return -(-(size + prefix) // align) * align - prefix
 
 
 def _free_samples(samples: list[MediaSample]) -> None:

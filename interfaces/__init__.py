@@ -16,6 +16,7 @@ Python mapping (see the README): methods keep their COM names; a failure HRESULT
 """
 
 from interfaces.allocator import (
+    IBufferPool,
     IMemAllocator,
     IMemAllocatorCallbackTemp,
     IMemAllocatorNotifyCallbackTemp,
@@ -36,6 +37,7 @@ __all__ = [
     "IMemAllocator",
     "IMemAllocatorCallbackTemp",
     "IMemAllocatorNotifyCallbackTemp",
+    "IBufferPool",
     "IPin",
     "IMemInputPin",
     "IMediaFilter",

@@ -10,10 +10,16 @@ from zope.interface import taggedValue
 from interfaces.unknown import IUnknown
 
 if TYPE_CHECKING:
+    from dshow_alloc.pool import PoolConfig
     from dshow_alloc.structs import AllocatorProperties
     from interfaces.sample import IMediaSample
 
-__all__ = ["IMemAllocator", "IMemAllocatorCallbackTemp", "IMemAllocatorNotifyCallbackTemp"]
+__all__ = [
+    "IBufferPool",
+    "IMemAllocator",
+    "IMemAllocatorCallbackTemp",
+    "IMemAllocatorNotifyCallbackTemp",
+]
 
 
 class IMemAllocator(IUnknown):
@@ -182,4 +188,45 @@ class IMemAllocatorNotifyCallbackTemp(IUnknown):
         list and waiting ``GetBuffer`` callers were woken, outside any allocator lock, on the
         releasing thread. It must not block. An exception it raises is logged (``logging``)
         and swallowed: the release has completed and its caller does not see the exception.
+        """
+
+
+class IBufferPool(IUnknown):
+    """GStreamer's buffer-pool configuration on a sample pool (implemented by ``MemAllocator``).
+
+    A pool holds between ``min_buffers`` and ``max_buffers`` samples (``max_buffers`` 0:
+    no limit). ``Commit`` preallocates ``min_buffers``; a ``GetBuffer`` that finds the free
+    list empty allocates a new sample while the pool is below ``max_buffers``, and blocks (or
+    raises VFW_E_TIMEOUT with ``AM_GBF_NOWAIT``) only at the limit. ``IMemAllocator.
+    SetProperties(p)`` is the fixed-size special case: ``min_buffers == max_buffers ==
+    p.buffers``, and a ``buffers`` of 0 stays refused by ``Commit`` as DirectShow does.
+
+    ``GetFreeCount`` counts what ``GetBuffer`` can hand out without blocking: the free samples
+    plus those the pool may still create (for an unlimited pool, the free samples).
+
+    The IID is project-defined (GStreamer has no COM IIDs).
+    """
+
+    taggedValue("iid", UUID("5b0f3a1e-7d2c-4c1e-9a61-706f6f6c6366"))
+
+    def SetConfig(config: PoolConfig) -> None:
+        """Configure the pool.
+
+        Refused exactly as ``IMemAllocator.SetProperties`` is, first failure wins:
+        ``config.align`` not a power of two -> VFW_E_BADALIGN; ``min_buffers > max_buffers``
+        while ``max_buffers`` is set -> E_INVALIDARG; committed -> VFW_E_ALREADY_COMMITTED;
+        samples still out -> VFW_E_BUFFERS_OUTSTANDING. A refused call changes nothing.
+        ``buffer_size`` is rounded as SetProperties rounds it
+        (``roundup(buffer_size + prefix, align) - prefix``); ``GetConfig`` returns the result.
+        """
+
+    def GetConfig() -> PoolConfig:
+        """Return the configuration in force (a frozen value; all defaults when unconfigured)."""
+
+    def SetFlushing(flushing: bool) -> None:
+        """Start or stop flushing.
+
+        While flushing, ``GetBuffer`` calls that are waiting and new ones raise
+        VFW_E_WRONG_STATE promptly; nothing is freed or allocated, samples out stay valid and
+        come home as usual. ``SetFlushing(False)`` lets ``GetBuffer`` hand samples out again.
         """

@@ -32,6 +32,7 @@ from dshow_alloc import (
 )
 from interfaces import (
     IBaseFilter,
+    IBufferPool,
     IMediaFilter,
     IMediaSample,
     IMediaSample2,
@@ -104,7 +105,11 @@ Factory = Callable[[], contextlib.AbstractContextManager[Any]]
 
 #: (class, a factory of real instances, every interface the class claims).
 CLASSES: list[tuple[type, Factory, list[InterfaceClass]]] = [
-    (MemAllocator, _mem_allocator, [IUnknown, IMemAllocator, IMemAllocatorCallbackTemp]),
+    (
+        MemAllocator,
+        _mem_allocator,
+        [IUnknown, IMemAllocator, IMemAllocatorCallbackTemp, IBufferPool],
+    ),
     (MediaSample, _media_sample, [IUnknown, IMediaSample, IMediaSample2]),
     (Memory, _system_memory, [IUnknown, IMemory]),
     (SharedMemoryBlock, _shared_memory, [IUnknown, IMemory]),
