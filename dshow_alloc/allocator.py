@@ -464,9 +464,8 @@ class MemAllocator(ComObject):
 
     def ReleaseBuffer(self, sample: IMediaSample) -> None:
         """See `IMemAllocator.ReleaseBuffer`. Called by the sample's final ``Release``."""
-        if sample.__class__ is not MediaSample and not isinstance(sample, MediaSample):
+        if not isinstance(sample, MediaSample):
             raise TypeError(f"ReleaseBuffer takes a MediaSample, not {type(sample).__name__}")
-        assert isinstance(sample, MediaSample)  # for the type checker; checked just above
         if sample._allocator is not self or sample._refs or sample._pooled:
             raise UnexpectedError(message=f"ReleaseBuffer of {sample!r}, which is not due home")
         sample._pooled = True
