@@ -28,7 +28,7 @@ from dshow_alloc import (
     set_default_allocator,
 )
 from dshow_alloc.testing.allocator import data_address
-from dshow_alloc.testing.sample import raises_hresult
+from dshow_alloc.testing.checks import raises_hresult
 
 
 @pytest.fixture

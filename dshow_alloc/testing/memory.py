@@ -24,13 +24,11 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from zope.interface.verify import verifyObject
 
-from dshow_alloc.com import iid_of
 from dshow_alloc.hresult import HRESULT, AccessDeniedError, COMError, UnexpectedError
 from dshow_alloc.memory import (
     AllocationParams,
@@ -39,6 +37,7 @@ from dshow_alloc.memory import (
     MemoryFlags,
     find_allocator,
 )
+from dshow_alloc.testing.checks import assert_query_interface, raises_hresult
 from interfaces import IMemory, IMemoryAllocator, IUnknown
 
 __all__ = ["MemoryContract", "data_address"]
@@ -67,23 +66,14 @@ NESTED_MAPS = [
 ZERO_FLAGS = MemoryFlags.ZERO_PREFIXED | MemoryFlags.ZERO_PADDED
 
 
-@contextlib.contextmanager
-def _raises_hresult(error: type[COMError], code: HRESULT) -> Iterator[None]:
-    """Assert that the block raises ``error`` carrying exactly ``code`` as its ``hresult``."""
-    with pytest.raises(COMError) as info:
-        yield
-    assert info.value.hresult == code, f"{info.value.name}, not {code.name}"
-    assert isinstance(info.value, error), f"{type(info.value).__name__}, not {error.__name__}"
-
-
 def _denied() -> contextlib.AbstractContextManager[None]:
     """Expect ``E_ACCESSDENIED`` (0x80070005), raised as `AccessDeniedError`."""
-    return _raises_hresult(AccessDeniedError, HRESULT.E_ACCESSDENIED)
+    return raises_hresult(AccessDeniedError, HRESULT.E_ACCESSDENIED)
 
 
 def _unexpected() -> contextlib.AbstractContextManager[None]:
     """Expect ``E_UNEXPECTED`` (0x8000FFFF), raised as `UnexpectedError`."""
-    return _raises_hresult(UnexpectedError, HRESULT.E_UNEXPECTED)
+    return raises_hresult(UnexpectedError, HRESULT.E_UNEXPECTED)
 
 
 def _read(memory: Any) -> bytes:
@@ -1062,12 +1052,9 @@ class MemoryContract:
     def test_query_interface(self, allocator: IMemoryAllocator) -> None:
         """QueryInterface(IMemory), (IUnknown) and by IID return the memory, count unchanged."""
         memory = allocator.Alloc(8)
-        assert memory.QueryInterface(IMemory) is memory
-        assert memory.QueryInterface(IUnknown) is memory
-        iid = iid_of(IMemory)
-        assert iid is not None
-        assert memory.QueryInterface(iid) is memory
-        with _raises_hresult(COMError, HRESULT.E_NOINTERFACE):
+        assert_query_interface(memory, IMemory)
+        assert_query_interface(memory, IUnknown)
+        with raises_hresult(COMError, HRESULT.E_NOINTERFACE):
             memory.QueryInterface(IMemoryAllocator)
         assert memory.AddRef() == 2
         assert memory.Release() == 1

@@ -25,7 +25,6 @@ from uuid import UUID
 import attrs
 import pytest
 
-from dshow_alloc.com import iid_of
 from dshow_alloc.hresult import (
     HRESULT,
     COMError,
@@ -56,17 +55,10 @@ from dshow_alloc.structs import (
     AM_STREAM_MEDIA,
     SampleProperties,
 )
+from dshow_alloc.testing.checks import assert_query_interface, raises_hresult
 from interfaces import IMediaSample, IMediaSample2, IMemAllocator, IUnknown
 
-__all__ = ["MediaSampleContract", "raises_hresult"]
-
-
-@contextlib.contextmanager
-def raises_hresult(error: type[COMError], code: HRESULT) -> Iterator[None]:
-    """Assert that the block raises ``error`` carrying exactly ``code`` as its ``hresult``."""
-    with pytest.raises(error) as info:
-        yield
-    assert info.value.hresult == code, f"{info.value.name}, not {code.name}"
+__all__ = ["MediaSampleContract"]
 
 
 #: A media type for in-band type changes (NV12 640x480).
@@ -741,12 +733,7 @@ class MediaSampleContract:
         """QueryInterface for IUnknown/IMediaSample/IMediaSample2 (or its IID) returns the
         same object and leaves the count alone."""
         with self.sample() as sample:
-            iid = iid_of(iface)
-            assert isinstance(iid, UUID)
-            assert sample.QueryInterface(iface) is sample
-            assert sample.QueryInterface(iid) is sample
-            assert sample.AddRef() == 2
-            assert sample.Release() == 1
+            assert_query_interface(sample, iface)
 
     @pytest.mark.parametrize(
         "iface",
