@@ -2,6 +2,7 @@
 
 Layers, bottom up: `hresult` (errors), `com` (IUnknown base), `structs` and `mediatype`
 (value types), `memory` (memory blocks and their allocators), `sample` (IMediaSample2),
+`meta` and `video` (metas, VIDEO_META),
 `allocator` (IMemAllocator pool), `testing` (contract suites for your own implementations).
 Interface declarations live in the top-level `interfaces` package; every ``I*`` name is
 re-exported here.
@@ -85,8 +86,17 @@ from dshow_alloc.memory import (
     register_allocator,
     set_default_allocator,
 )
+from dshow_alloc.meta import (
+    TAG_MEMORY,
+    TAG_MEMORY_REFERENCE,
+    Meta,
+    MetaFlags,
+    MetaInfo,
+    get_meta_info,
+    register_meta,
+)
 from dshow_alloc.pool import PoolConfig
-from dshow_alloc.sample import MediaSample, Trace
+from dshow_alloc.sample import MAX_MEMORY, MediaSample, SampleMapInfo, Trace
 from dshow_alloc.structs import (
     AM_GBF_NOTASYNCPOINT,
     AM_GBF_NOWAIT,
@@ -109,9 +119,11 @@ from dshow_alloc.structs import (
     PinInfo,
     SampleProperties,
 )
+from dshow_alloc.video import VIDEO_FORMATS, VIDEO_META, VideoLayout, video_layout, video_type
 from interfaces import (
     IBaseFilter,
     IBufferPool,
+    IBufferSample,
     IMediaFilter,
     IMediaSample,
     IMediaSample2,
@@ -158,7 +170,12 @@ __all__ = [
     "MEDIASUBTYPE_YUY2",
     "MEDIATYPE_Audio",
     "MEDIATYPE_Video",
+    "MAX_MEMORY",
     "SUCCEEDED",
+    "TAG_MEMORY",
+    "TAG_MEMORY_REFERENCE",
+    "VIDEO_FORMATS",
+    "VIDEO_META",
     "WAVE_FORMAT_IEEE_FLOAT",
     "WAVE_FORMAT_PCM",
     "AbortError",
@@ -173,6 +190,7 @@ __all__ = [
     "FilterState",
     "IBaseFilter",
     "IBufferPool",
+    "IBufferSample",
     "IMediaFilter",
     "IMediaSample",
     "IMediaSample2",
@@ -193,6 +211,9 @@ __all__ = [
     "MemAllocator",
     "Memory",
     "MemoryFlags",
+    "Meta",
+    "MetaFlags",
+    "MetaInfo",
     "NoInterfaceError",
     "NotImplError",
     "OutOfMemoryError",
@@ -201,6 +222,7 @@ __all__ = [
     "PinInfo",
     "PointerError",
     "PoolConfig",
+    "SampleMapInfo",
     "SampleProperties",
     "SharedMemoryAllocator",
     "SharedMemoryBlock",
@@ -233,12 +255,17 @@ __all__ = [
     "VfwTypeNotAcceptedError",
     "VfwWrongStateError",
     "VideoInfoHeader",
+    "VideoLayout",
     "WaveFormatEx",
     "find_allocator",
     "fourcc_subtype",
+    "get_meta_info",
     "hresult_error_class",
     "iid_of",
     "query_interface",
     "register_allocator",
+    "register_meta",
     "set_default_allocator",
+    "video_layout",
+    "video_type",
 ]

@@ -60,12 +60,14 @@ from dshow_alloc.hresult import (
     VfwWrongStateError,
 )
 from dshow_alloc.memory import AllocationParams, find_allocator
+from dshow_alloc.meta import MetaFlags
 from dshow_alloc.pool import PoolConfig
-from dshow_alloc.sample import MediaSample, Trace
+from dshow_alloc.sample import _TAG_MEMORY, MediaSample, Trace
 from dshow_alloc.structs import AM_GBF_NOWAIT, AllocatorProperties
+from dshow_alloc.video import VIDEO_META, video_layout
 from interfaces import IBufferPool, IMediaSample, IMemAllocatorCallbackTemp, IMemoryAllocator
 
-__all__ = ["MemAllocator", "OutstandingSample", "live_allocators"]
+__all__ = ["OPTION_VIDEO_META", "MemAllocator", "OutstandingSample", "live_allocators"]
 
 log = logging.getLogger("dshow_alloc.allocator")
 
@@ -116,12 +118,14 @@ class MemAllocator(ComObject):
         "_cond",
         "_config",
         "_decommits",
+        "_discarded",
         "_fixed",
         "_flushes",
         "_flushing",
         "_free",
         "_growing",
         "_memory_allocator",
+        "_next_index",
         "_notify",
         "_props",
         "_ready",
@@ -178,6 +182,8 @@ class MemAllocator(ComObject):
         self._decommits = 0
         self._flushes = 0
         self._notify: Any = None
+        self._next_index = 0  # numbers new samples; discarded samples' numbers are not reused
+        self._discarded = 0
         _live.add(self)
 
     def __repr__(self) -> str:
@@ -230,6 +236,8 @@ class MemAllocator(ComObject):
         if isinstance(chosen, str) and find_allocator(chosen) is None:
             raise ValueError(f"no memory allocator is registered as {chosen!r}")
         size = _rounded_size(config.buffer_size, config.prefix, config.align)
+        if OPTION_VIDEO_META in config.options:
+            _check_video_meta_config(config, size)
         config = attrs.evolve(config, buffer_size=size)
         props = AllocatorProperties(
             config.max_buffers or config.min_buffers, size, config.align, config.prefix
@@ -287,6 +295,7 @@ class MemAllocator(ComObject):
             samples = self._allocate(config, range(config.min_buffers))
             with self._cond:
                 if not self._committed and not self._samples and self._config is config:
+                    self._next_index = len(samples)
                     self._samples = samples
                     self._free[:] = samples[::-1]  # sample #0 is handed out first
                     self._open_locked()
@@ -302,11 +311,27 @@ class MemAllocator(ComObject):
     def _allocate(self, config: PoolConfig, indexes: range) -> list[MediaSample]:
         memory_allocator = self._resolve_memory_allocator()
         params = AllocationParams(align=config.align, prefix=config.prefix, padding=config.padding)
+        video = (
+            video_layout(config.media_type, stride_align=config.align).meta_fields()
+            if OPTION_VIDEO_META in config.options and config.media_type is not None
+            else None
+        )
         samples: list[MediaSample] = []
         try:
             for index in indexes:
                 memory = memory_allocator.Alloc(config.buffer_size, params)
-                samples.append(MediaSample(self, memory, index))
+                sample = MediaSample(self, memory, index)
+                samples.append(sample)
+                # Like GstBufferPool's alloc_buffer: metas present now are pooled.
+                sample._refs = 1
+                try:
+                    if video is not None:
+                        sample.AddMeta(VIDEO_META, **video)
+                    self.prepare_sample(sample)
+                finally:
+                    sample._refs = 0
+                for meta in sample._metas:
+                    meta.flags |= MetaFlags.POOLED | MetaFlags.LOCKED
         except BaseException as exc:
             _free_samples(samples)
             if isinstance(exc, COMError):
@@ -315,6 +340,13 @@ class MemAllocator(ComObject):
                 raise OutOfMemoryError(message=str(exc)) from exc
             raise
         return samples
+
+    def prepare_sample(self, sample: MediaSample) -> None:
+        """Called for each new sample before the pool keeps it; override to add metas.
+
+        Metas added here are pooled: locked against removal, kept across reuse, and their
+        API's ``clear`` runs each time the sample comes home. The sample is writable here.
+        """
 
     def Decommit(self) -> None:
         """See `IMemAllocator.Decommit`."""
@@ -406,7 +438,8 @@ class MemAllocator(ComObject):
             raise
         with self._cond:
             self._growing -= 1
-            sample._index = len(self._samples)
+            sample._index = self._next_index
+            self._next_index += 1
             self._samples.append(sample)
         return sample
 
@@ -470,6 +503,9 @@ class MemAllocator(ComObject):
             raise UnexpectedError(message=f"ReleaseBuffer of {sample!r}, which is not due home")
         sample._pooled = True
         sample._trace = None
+        if (sample._dirty or sample._memory._share != 1) and not self._restore(sample):
+            self._discard(sample)
+            return
         self._free.append(sample)
         if self._waiters:
             with self._cond:
@@ -478,6 +514,45 @@ class MemAllocator(ComObject):
             with self._cond:
                 retired = self._retire_if_all_home_locked()
             _free_samples(retired)
+        notify = self._notify
+        if notify is not None:
+            try:
+                notify.NotifyRelease()
+            except Exception:
+                log.exception("NotifyRelease of %r raised; the sample is home regardless", notify)
+
+    def _restore(self, sample: MediaSample) -> bool:
+        """Make a changed sample fit for reuse; False when it must be discarded instead.
+
+        As GstBufferPool's reset/release: a sample whose blocks were added, removed or
+        replaced, or whose block another holder still locks, is discarded; a block that was
+        only resized gets its size back.
+        """
+        memory = sample._memory
+        if sample._dirty & _TAG_MEMORY or len(sample._mems) != 1 or memory._share != 1:
+            return False
+        config = self._config
+        if memory.maxsize < config.prefix + config.buffer_size:
+            return False
+        memory.offset = config.prefix
+        memory.size = config.buffer_size
+        sample._refresh()
+        sample._dirty = 0
+        return True
+
+    def _discard(self, sample: MediaSample) -> None:
+        """Drop a sample that came home unfit for reuse; the pool may make a new one."""
+        with self._cond:
+            self._samples.remove(sample)
+            self._discarded += 1
+            if self._waiters:
+                self._cond.notify()  # a waiter may now grow the pool
+            retired = [] if self._committed else self._retire_if_all_home_locked()
+        log.debug(
+            "%s discarded sample #%d: its memory was changed or shared", self.name, sample._index
+        )
+        sample._free_memory()
+        _free_samples(retired)
         notify = self._notify
         if notify is not None:
             try:
@@ -515,6 +590,12 @@ class MemAllocator(ComObject):
         return self._committed
 
     @property
+    def discarded(self) -> int:
+        """How many samples came home changed (blocks replaced, or still shared) and were
+        dropped instead of reused, since the allocator was made."""
+        return self._discarded
+
+    @property
     def allocated(self) -> int:
         """How many samples exist (0 once a Decommit completed)."""
         return len(self._samples)
@@ -531,6 +612,25 @@ class MemAllocator(ComObject):
     def memory_allocator(self) -> Any:
         """The memory allocator samples come from (resolved now if given by name or None)."""
         return self._resolve_memory_allocator()
+
+
+OPTION_VIDEO_META = "video-meta"
+"""Pool option: each sample carries a pooled VIDEO_META computed from the config's media type,
+with strides aligned to the config's ``align``."""
+
+
+def _check_video_meta_config(config: PoolConfig, size: int) -> None:
+    if config.media_type is None:
+        raise InvalidArgError(message='pool option "video-meta" needs the config\'s media_type')
+    try:
+        layout = video_layout(config.media_type, stride_align=config.align)
+    except ValueError as exc:
+        raise InvalidArgError(message=f'pool option "video-meta": {exc}') from exc
+    if layout.size > size:
+        raise InvalidArgError(
+            message=f"buffer_size {size} is smaller than the {layout.format} frame with "
+            f"strides {layout.strides} ({layout.size} bytes)"
+        )
 
 
 def _check_align(align: int) -> None:

@@ -97,6 +97,13 @@ _EXCLUSIVE = 4
 _ACCESS = int(MapFlags.READWRITE)
 
 
+def _check_map_flags(flags: object) -> None:
+    if not isinstance(flags, int) or isinstance(flags, bool):
+        raise TypeError(f"Map flags must be MapFlags, not {type(flags).__name__}")
+    if not int(flags) & _ACCESS or int(flags) & ~_ACCESS:
+        raise ValueError(f"Map flags must be READ, WRITE or READWRITE, got {flags!r}")
+
+
 def _memory_flags(value: object) -> MemoryFlags:
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"flags must be MemoryFlags, not {type(value).__name__}")
@@ -181,6 +188,7 @@ class Memory(ComObject):
     __slots__ = (
         "_base",
         "_buffer",
+        "_holders",
         "_lock_count",
         "_mode",
         "_share",
@@ -239,6 +247,8 @@ class Memory(ComObject):
         self._share = 0
         self._lock_count = 0
         self._mode = 0
+        # The samples holding it (each with one exclusive lock), told when it is resized.
+        self._holders: list[Any] = []
 
     def __repr__(self) -> str:
         return (
@@ -303,10 +313,7 @@ class Memory(ComObject):
 
     def Map(self, flags: MapFlags = MapFlags.READ) -> MapInfo:
         """See `IMemory.Map`."""
-        if not isinstance(flags, int) or isinstance(flags, bool):
-            raise TypeError(f"Map flags must be MapFlags, not {type(flags).__name__}")
-        if not int(flags) & _ACCESS or int(flags) & ~_ACCESS:
-            raise ValueError(f"Map flags must be READ, WRITE or READWRITE, got {flags!r}")
+        _check_map_flags(flags)
         self._check_alive()
         if self.flags & MemoryFlags.NOT_MAPPABLE:
             raise AccessDeniedError(message="memory is flagged NOT_MAPPABLE")
@@ -357,6 +364,8 @@ class Memory(ComObject):
             self.flags &= ~MemoryFlags.ZERO_PADDED
         self.offset = new_offset
         self.size = size
+        for holder in list(self._holders):
+            holder._layout_changed()
 
     def _span(self, offset: int, size: int | None) -> tuple[int, int]:
         if type(offset) is not int or (size is not None and type(size) is not int):

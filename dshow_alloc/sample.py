@@ -14,10 +14,14 @@ checks that cost one comparison on valid input.
 from __future__ import annotations
 
 import contextlib
+import itertools
+import logging
 import traceback
+from collections.abc import Iterator
 from typing import Any
 from uuid import UUID
 
+import attrs
 from zope.interface import implementer
 from zope.interface.interface import InterfaceClass
 
@@ -32,7 +36,24 @@ from dshow_alloc.hresult import (
     VfwSampleTimeNotSetError,
 )
 from dshow_alloc.mediatype import MediaType
-from dshow_alloc.memory import _EXCLUSIVE, Memory
+from dshow_alloc.memory import (
+    _EXCLUSIVE,
+    AllocationParams,
+    MapFlags,
+    MapInfo,
+    Memory,
+    MemoryFlags,
+    _check_map_flags,
+    find_allocator,
+)
+from dshow_alloc.meta import (
+    TAG_MEMORY,
+    TAG_MEMORY_REFERENCE,
+    Meta,
+    MetaFlags,
+    MetaInfo,
+    is_registered,
+)
 from dshow_alloc.structs import (
     AM_SAMPLE_DATADISCONTINUITY,
     AM_SAMPLE_PREROLL,
@@ -45,9 +66,18 @@ from dshow_alloc.structs import (
     SAMPLE_VALID_FLAGS,
     SampleProperties,
 )
-from interfaces import IMediaSample2
+from interfaces import IBufferSample, IMediaSample2, IMemory, IMemoryAllocator
 
-__all__ = ["MediaSample", "Trace"]
+__all__ = ["MAX_MEMORY", "MediaSample", "SampleMapInfo", "Trace"]
+
+log = logging.getLogger("dshow_alloc.sample")
+
+MAX_MEMORY = 16
+"""The most blocks a sample holds; appending to a full sample merges its blocks first."""
+
+# Bits of MediaSample._dirty, read by the pool when the sample comes home.
+_TAG_MEMORY = 1  # blocks were added, removed or replaced (GST_BUFFER_FLAG_TAG_MEMORY)
+_RESIZED = 2  # a block was resized through Memory.Resize
 
 _TIME_MIN = -(2**63)
 _TIME_MAX = 2**63 - 1
@@ -75,6 +105,34 @@ def _flag(value: Any, name: str) -> bool:
     return bool(value)
 
 
+def _memory_allocator(allocator: Any) -> Any:
+    if allocator is None or isinstance(allocator, str):
+        found = find_allocator(allocator)
+        if found is None:
+            raise ValueError(f"no memory allocator is registered as {allocator!r}")
+        return found
+    if not IMemoryAllocator.providedBy(allocator):
+        raise TypeError(
+            f"allocator must provide IMemoryAllocator or be a registered name, "
+            f"not {type(allocator).__name__}"
+        )
+    return allocator
+
+
+def _check_memory_arg(memory: object) -> Memory:
+    if not isinstance(memory, Memory):
+        raise TypeError(f"a sample holds Memory blocks, not {type(memory).__name__}")
+    return memory
+
+
+def _api_name(api: object) -> str:
+    if isinstance(api, MetaInfo):
+        return api.api
+    if isinstance(api, str):
+        return api
+    raise TypeError(f"a meta api is a str name or a MetaInfo, not {type(api).__name__}")
+
+
 class Trace:
     """Where a pool sample was acquired: the thread and the stack of its ``GetBuffer`` call."""
 
@@ -92,20 +150,96 @@ class Trace:
         return f"{frame.filename}:{frame.lineno} in {frame.name}"
 
 
-@implementer(IMediaSample2)
+@attrs.define(eq=False)
+class SampleMapInfo:
+    """A mapping of all of a sample's blocks (`MediaSample.Map`). Leaving a ``with`` unmaps.
+
+    ``views`` has one view per block (each read-only unless mapped WRITE). ``data`` is one view
+    of all the bytes when they are contiguous (one block, or blocks that span one parent) and
+    raises ValueError otherwise: a READ mapping never copies, so scattered blocks stay
+    scattered (``GetPointer`` merges them).
+    """
+
+    sample: MediaSample
+    """The mapped sample."""
+    flags: MapFlags
+    """The access granted."""
+    infos: tuple[MapInfo, ...]
+    """The per-block mappings."""
+    span: memoryview | None
+    """The bytes as one view, when the blocks are contiguous."""
+    mapped: bool = True
+    """False once unmapped."""
+
+    @property
+    def views(self) -> tuple[memoryview, ...]:
+        """One view per block."""
+        self._check()
+        return tuple(info.data for info in self.infos)
+
+    @property
+    def data(self) -> memoryview:
+        """All the bytes as one view (ValueError when the blocks are not contiguous)."""
+        self._check()
+        if self.span is None:
+            raise ValueError(
+                f"the sample's {len(self.infos)} blocks are not contiguous: use .views, "
+                "or GetPointer() to merge them"
+            )
+        return self.span
+
+    @property
+    def size(self) -> int:
+        """Total bytes mapped."""
+        return sum(info.size for info in self.infos)
+
+    def tobytes(self) -> bytes:
+        """A copy of all the bytes."""
+        return b"".join(bytes(view) for view in self.views)
+
+    def _check(self) -> None:
+        if not self.mapped:
+            raise ValueError("the sample mapping was unmapped")
+
+    def Unmap(self) -> None:
+        """Unmap every block (once)."""
+        self._check()
+        self.mapped = False
+        if self.span is not None and len(self.infos) != 1:
+            with contextlib.suppress(BufferError):
+                self.span.release()
+        for info in self.infos:
+            info.memory.Unmap(info)
+
+    def __enter__(self) -> SampleMapInfo:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.mapped:
+            self.Unmap()
+
+
+@implementer(IMediaSample2, IBufferSample)
 class MediaSample(ComObject):
-    """A media sample. See `IMediaSample` and `IMediaSample2`."""
+    """A media sample: DirectShow's per-buffer state over 0..16 memory blocks.
+
+    See `IMediaSample`, `IMediaSample2` and `IBufferSample`.
+    """
 
     __slots__ = (
         "_actual",
         "_allocator",
+        "_dirty",
         "_flags",
         "_index",
         "_media_start",
         "_media_stop",
         "_media_type",
         "_memory",
+        "_mems",
+        "_metas",
         "_pooled",
+        "_read_only",
         "_size",
         "_start",
         "_stop",
@@ -116,24 +250,36 @@ class MediaSample(ComObject):
     )
 
     _allocator: Any
-    _memory: Memory | None
+    _memory: Any  # the first block, or None
+    _mems: list[Memory]
+    _metas: list[Meta]
     _view: memoryview | None
     _trace: Trace | None
 
-    def __init__(self, allocator: Any, memory: Memory, index: int = 0) -> None:
-        """A sample over ``memory``, which it takes over (the caller's reference moves in).
+    def __init__(self, allocator: Any = None, memory: Memory | None = None, index: int = 0) -> None:
+        """A sample over ``memory`` (or no block), which it takes over (the caller's reference
+        moves in).
 
-        Pool samples start home (count 0, on the free list); others start with count 1.
+        Pool samples (``allocator`` given) start home, with count 0; others start with count 1.
         """
         super().__init__()
-        if not memory._lock(_EXCLUSIVE):
-            raise AccessDeniedError(message="the memory is mapped for writing elsewhere")
+        self._mems = []
+        self._metas = []
+        self._view = None
+        self._memory = None
+        if memory is not None:
+            if not isinstance(memory, Memory):
+                raise TypeError(f"a sample holds Memory blocks, not {type(memory).__name__}")
+            memory._check_alive()
+            if not self._hold(memory):
+                raise AccessDeniedError(message="the memory is mapped for writing elsewhere")
+            self._mems.append(memory)
         self._allocator = allocator
-        self._memory = memory
-        self._view = memory._data_view()
         self._index = index
-        self._size = memory.size
-        self._actual = memory.size
+        self._dirty = 0
+        self._read_only = False
+        self._refresh()
+        self._actual = self._size
         self._flags = 0
         self._start = 0
         self._stop = 0
@@ -147,10 +293,72 @@ class MediaSample(ComObject):
         if self._pooled:
             self._refs = 0
 
+    @classmethod
+    def allocate(
+        cls,
+        size: int,
+        *,
+        allocator: IMemoryAllocator | str | None = None,
+        params: AllocationParams | None = None,
+    ) -> MediaSample:
+        """A standalone sample with one new block of ``size`` bytes (no block when 0).
+
+        ``allocator`` is an `IMemoryAllocator`, a registered name, or None for the default.
+        """
+        if isinstance(size, bool) or not isinstance(size, int):
+            raise TypeError(f"size must be an int, not {type(size).__name__}")
+        if size < 0:
+            raise ValueError(f"size must be >= 0, got {size}")
+        chosen = _memory_allocator(allocator)
+        if size == 0:
+            if params is not None and not isinstance(params, AllocationParams):
+                raise TypeError(f"params must be AllocationParams, not {type(params).__name__}")
+            return cls()
+        memory = chosen.Alloc(size, params)
+        try:
+            return cls(None, memory)
+        except BaseException:
+            memory.Release()
+            raise
+
+    @classmethod
+    def wrap(cls, data: Any) -> MediaSample:
+        """A standalone sample over ``data``'s bytes, without a copy.
+
+        ``data`` is any C-contiguous buffer (bytes, bytearray, memoryview, mmap, numpy array).
+        Immutable data (``bytes``, a read-only view) makes a read-only sample: its
+        ``GetPointer()`` is read-only and ``MakeWritable()`` gives one with a writable copy.
+        Writes through a writable sample reach ``data``. Empty data gives a sample with no
+        block.
+        """
+        if isinstance(data, bytes):
+            buffer: Any = data
+            read_only = True
+        else:
+            try:
+                view = memoryview(data)
+            except TypeError:
+                raise TypeError(
+                    f"wrap takes a buffer (bytes, bytearray, memoryview, array), "
+                    f"not {type(data).__name__}"
+                ) from None
+            if not view.c_contiguous:
+                raise ValueError("wrap needs C-contiguous data")
+            read_only = view.readonly
+            buffer = view if view.format == "B" and view.ndim == 1 else view.cast("B")
+        if not len(buffer):
+            sample = cls()
+        else:
+            flags = MemoryFlags.READONLY if read_only else MemoryFlags(0)
+            sample = cls(None, Memory(None, buffer, flags=flags))
+        sample._read_only = read_only
+        return sample
+
     def __repr__(self) -> str:
+        blocks = f" blocks={len(self._mems)}" if len(self._mems) != 1 else ""
         return (
-            f"<MediaSample #{self._index} refs={self._refs} size={self._size}"
-            f"{' home' if self._pooled else ''}>"
+            f"<MediaSample #{self._index} refs={self._refs} size={self._size}{blocks}"
+            f"{' read-only' if self._read_only else ''}{' home' if self._pooled else ''}>"
         )
 
     def __enter__(self) -> MediaSample:
@@ -188,36 +396,188 @@ class MediaSample(ComObject):
         self._media_type = None
         self._type_flags = 0
         self._stream_id = AM_STREAM_MEDIA
+        self._read_only = False
         allocator = self._allocator
         if allocator is not None:
+            if self._metas:
+                self._reset_metas()
             allocator.ReleaseBuffer(self)
         else:
             self._free_memory()
         return 0
 
+    def _reset_metas(self) -> None:
+        """What a pool does at release: drop unpooled metas, ``clear`` the pooled ones."""
+        kept = []
+        for meta in self._metas:
+            if not meta.flags & MetaFlags.POOLED:
+                continue
+            kept.append(meta)
+            clear = meta.info.clear
+            if clear is not None:
+                try:
+                    clear(meta, self)
+                except Exception:
+                    log.exception("clear of %r raised; the sample goes home regardless", meta)
+        self._metas = kept
+
     def _free_memory(self) -> None:
-        """Give up the memory block (a standalone sample's end, or a pool's Decommit)."""
-        view, memory = self._view, self._memory
-        self._view = None
+        """Give up every block and meta (a standalone sample's end, or a pool's Decommit)."""
+        self._drop_view()
+        mems, self._mems = self._mems, []
         self._memory = None
+        self._size = 0
+        self._metas = []
+        for memory in mems:
+            self._unhold(memory)
+
+    # -- holding blocks ------------------------------------------------------------------------
+
+    def _hold(self, memory: Memory) -> bool:
+        """Take this sample's exclusive lock on ``memory`` (False when the lock rules refuse)."""
+        if not memory._lock(_EXCLUSIVE):
+            return False
+        memory._holders.append(self)
+        return True
+
+    def _unhold(self, memory: Memory) -> None:
+        """Drop this sample's lock and reference on a block it no longer holds."""
+        with contextlib.suppress(ValueError):
+            memory._holders.remove(self)
+        memory._unlock(_EXCLUSIVE)
+        memory.Release()
+
+    def _adopt(self, memory: Memory) -> Memory:
+        """Hold ``memory`` (the caller's reference moves in), or a copy when it cannot be locked
+        (it is mapped for writing by another holder), as gst_buffer_insert_memory does."""
+        if self._hold(memory):
+            return memory
+        copy = memory.Copy()
+        self._hold(copy)
+        memory.Release()
+        return copy
+
+    def _drop_view(self) -> None:
+        view, self._view = self._view, None
         if view is not None:
             with contextlib.suppress(BufferError):  # a caller's slice of it keeps the bytes
                 view.release()
-        if memory is not None:
-            memory._unlock(_EXCLUSIVE)
-            memory.Release()
+
+    def _refresh(self) -> None:
+        """Recompute what is cached from the blocks: total size, first block, pointer view."""
+        self._drop_view()
+        mems = self._mems
+        self._size = sum(memory.size for memory in mems)
+        self._memory = mems[0] if mems else None
+        if len(mems) == 1 and not mems[0].flags & MemoryFlags.READONLY:
+            self._view = mems[0]._data_view()
+
+    def _blocks_changed(self) -> None:
+        """After a block was added, removed or replaced (GStreamer's TAG_MEMORY)."""
+        self._dirty |= _TAG_MEMORY
+        self._refresh()
+        self._actual = self._size
+
+    def _layout_changed(self) -> None:
+        """Called by `Memory.Resize` on a block this sample holds."""
+        self._dirty |= _RESIZED
+        self._refresh()
+        self._actual = self._size
 
     # -- data ----------------------------------------------------------------------------------
 
     def GetPointer(self) -> memoryview:
-        """See `IMediaSample.GetPointer`."""
+        """See `IMediaSample.GetPointer` and `IBufferSample` (copy-on-write, merging)."""
         view = self._view
-        if not self._refs or view is None:
+        if view is not None and self._refs and not self._read_only and self._memory._share == 1:
+            return view[:]
+        return self._pointer()
+
+    def _pointer(self) -> memoryview:
+        if not self._refs:
             raise self._gone()
-        return view[:]
+        mems = self._mems
+        write = not self._read_only
+        if not mems:
+            return memoryview(bytearray()) if write else memoryview(b"")
+        if len(mems) == 1:
+            if not write:
+                return mems[0]._data_view().toreadonly()
+            self._make_block_writable(0)
+            assert self._view is not None
+            return self._view[:]
+        span = self._span_view(write)
+        if span is not None:
+            return span
+        if self._refs != 1:
+            # A shared sample keeps its blocks; the merged bytes are a temporary copy, which is
+            # read-only so that no write is silently lost.
+            return memoryview(b"".join(memory._data_view() for memory in mems))
+        self._replace_range(0, len(mems), self._merged(0, self._size))
+        view = self._view
+        assert view is not None
+        return view[:] if write else view.toreadonly()
+
+    def _make_block_writable(self, index: int) -> None:
+        """Copy-on-write: give this sample its own copy of a block another holder shares (or
+        of read-only memory), so that nobody else sees what is written."""
+        memory = self._mems[index]
+        if memory._share == 1 and not memory.flags & MemoryFlags.READONLY:
+            return
+        copy = memory.Copy()
+        self._hold(copy)
+        self._mems[index] = copy
+        self._unhold(memory)
+        self._dirty |= _TAG_MEMORY
+        self._refresh()
+
+    def _span_view(self, write: bool) -> memoryview | None:
+        """The blocks as one view without a copy, when they are consecutive parts of one
+        parent (for writing: and nobody but this sample holds that parent or the blocks)."""
+        mems = self._mems
+        first, last = mems[0], mems[-1]
+        parent = first.parent
+        if parent is None:
+            return None
+        for left, right in itertools.pairwise(mems):
+            if left.IsSpan(right) is None:
+                return None
+        if write and (
+            parent.flags & MemoryFlags.READONLY
+            or parent._share != len(mems)
+            or any(memory._share != 1 for memory in mems)
+        ):
+            return None
+        start = first._base + first.offset
+        stop = last._base + last.offset + last.size
+        view = memoryview(first._buffer)[start:stop]
+        return view if write else view.toreadonly()
+
+    def _merged(self, offset: int, size: int) -> Memory:
+        """A new block holding bytes ``offset .. offset+size`` of the sample (a copy)."""
+        merged: Memory = find_allocator(None).Alloc(size)
+        with merged.Map(MapFlags.WRITE) as info:
+            target = info.data
+            pos = 0
+            for memory in self._mems:
+                data = memory._data_view()
+                lo, hi = max(offset - pos, 0), min(offset + size - pos, len(data))
+                if lo < hi:
+                    target[pos + lo - offset : pos + hi - offset] = data[lo:hi]
+                pos += len(data)
+        return merged
+
+    def _replace_range(self, index: int, count: int, memory: Memory) -> None:
+        """Replace ``count`` blocks from ``index`` by ``memory`` (a new, unheld block)."""
+        self._hold(memory)
+        old = self._mems[index : index + count]
+        self._mems[index : index + count] = [memory]
+        for block in old:
+            self._unhold(block)
+        self._blocks_changed()
 
     def GetSize(self) -> int:
-        """See `IMediaSample.GetSize`."""
+        """See `IMediaSample.GetSize`: the total size of the blocks."""
         if not self._refs:
             raise self._gone()
         return self._size
@@ -241,6 +601,282 @@ class MediaSample(ComObject):
                 message=f"actual data length {length} outside 0..{self._size}"
             )
         self._actual = length
+
+    def Map(self, flags: MapFlags = MapFlags.READ) -> SampleMapInfo:
+        """See `IBufferSample.Map`."""
+        _check_map_flags(flags)
+        if not self._refs:
+            raise self._gone()
+        mode = MapFlags(flags)
+        if mode & MapFlags.WRITE:
+            if self._read_only:
+                raise AccessDeniedError(message="WRITE mapping of a read-only sample")
+            for index in range(len(self._mems)):
+                self._make_block_writable(index)
+        infos: list[MapInfo] = []
+        try:
+            for memory in self._mems:
+                infos.append(memory.Map(mode))
+        except BaseException:
+            for info in infos:
+                info.memory.Unmap(info)
+            raise
+        span = None
+        if len(infos) == 1:
+            span = infos[0].data
+        elif len(infos) > 1:
+            span = self._span_view(bool(mode & MapFlags.WRITE))
+        elif not infos:
+            span = memoryview(b"")
+        return SampleMapInfo(self, mode, tuple(infos), span)
+
+    # -- blocks (IBufferSample) ----------------------------------------------------------------
+
+    def _check_mutable(self, what: str) -> None:
+        refs = self._refs
+        if not refs:
+            raise self._gone()
+        if refs != 1:
+            raise AccessDeniedError(
+                message=f"{what} needs a writable sample; this one has {refs} references "
+                "(MakeWritable() first)"
+            )
+
+    def _index_arg(self, index: Any, limit: int) -> int:
+        if isinstance(index, bool) or not isinstance(index, int):
+            raise TypeError(f"a block index is an int, not {type(index).__name__}")
+        if not 0 <= index < limit:
+            raise InvalidArgError(message=f"block index {index} outside 0..{limit - 1}")
+        return int(index)
+
+    def GetMemoryCount(self) -> int:
+        """See `IBufferSample.GetMemoryCount`."""
+        if not self._refs:
+            raise self._gone()
+        return len(self._mems)
+
+    def PeekMemory(self, index: int) -> Memory:
+        """See `IBufferSample.PeekMemory`."""
+        if not self._refs:
+            raise self._gone()
+        return self._mems[self._index_arg(index, len(self._mems))]
+
+    def GetMemory(self, index: int) -> Memory:
+        """See `IBufferSample.GetMemory`."""
+        memory = self.PeekMemory(index)
+        memory.AddRef()
+        return memory
+
+    def AppendMemory(self, memory: IMemory) -> None:
+        """See `IBufferSample.AppendMemory`."""
+        self.InsertMemory(-1, memory)
+
+    def InsertMemory(self, index: int, memory: IMemory) -> None:
+        """See `IBufferSample.InsertMemory`."""
+        self._check_mutable("InsertMemory")
+        memory = _check_memory_arg(memory)
+        count = len(self._mems)
+        if index == -1 and type(index) is int:
+            position = count
+        else:
+            position = self._index_arg(index, count + 1)
+        memory._check_alive()
+        if count >= MAX_MEMORY:
+            # Full: merge every block into one first (gst_buffer_insert_memory does the same).
+            self._replace_range(0, count, self._merged(0, self._size))
+            position = min(position, 1)
+        self._mems.insert(position, self._adopt(memory))
+        self._blocks_changed()
+
+    def ReplaceMemory(self, index: int, memory: IMemory) -> None:
+        """See `IBufferSample.ReplaceMemory`."""
+        self._check_mutable("ReplaceMemory")
+        memory = _check_memory_arg(memory)
+        position = self._index_arg(index, len(self._mems))
+        memory._check_alive()
+        old = self._mems[position]
+        self._mems[position] = self._adopt(memory)
+        self._unhold(old)
+        self._blocks_changed()
+
+    def RemoveMemory(self, index: int) -> None:
+        """See `IBufferSample.RemoveMemory`."""
+        self._check_mutable("RemoveMemory")
+        position = self._index_arg(index, len(self._mems))
+        old = self._mems.pop(position)
+        self._unhold(old)
+        self._blocks_changed()
+
+    # -- writability (IBufferSample) -----------------------------------------------------------
+
+    def IsWritable(self) -> bool:
+        """See `IBufferSample.IsWritable`."""
+        refs = self._refs
+        if not refs:
+            raise self._gone()
+        return refs == 1
+
+    def IsReadOnly(self) -> bool:
+        """See `IBufferSample.IsReadOnly`."""
+        if not self._refs:
+            raise self._gone()
+        return self._read_only
+
+    def SetReadOnly(self, read_only: bool) -> None:
+        """See `IBufferSample.SetReadOnly`."""
+        if not self._refs:
+            raise self._gone()
+        flag = _flag(read_only, "SetReadOnly")
+        if not flag and self._read_only:
+            self._check_mutable("SetReadOnly(False)")
+        self._read_only = flag
+
+    def MakeWritable(self) -> MediaSample:
+        """See `IBufferSample.MakeWritable`."""
+        refs = self._refs
+        if not refs:
+            raise self._gone()
+        if refs == 1:
+            self._read_only = False
+            return self
+        copy = self.Copy()
+        self.Release()
+        return copy
+
+    def Copy(
+        self, deep: bool = False, *, offset: int = 0, size: int | None = None, merge: bool = False
+    ) -> MediaSample:
+        """See `IBufferSample.Copy`."""
+        if not self._refs:
+            raise self._gone()
+        deep = _flag(deep, "deep")
+        merge = _flag(merge, "merge")
+        total = self._size
+        if isinstance(offset, bool) or not isinstance(offset, int):
+            raise TypeError(f"offset must be an int, not {type(offset).__name__}")
+        if size is None:
+            size = total - offset
+        elif isinstance(size, bool) or not isinstance(size, int):
+            raise TypeError(f"size must be an int or None, not {type(size).__name__}")
+        if offset < 0 or size < 0 or offset + size > total:
+            raise InvalidArgError(message=f"bytes {offset}+{size} outside the sample's {total}")
+        region = offset > 0 or size < total
+        dest = MediaSample()
+        try:
+            merged = merge and len(self._mems) > 1
+            if merged:
+                dest._mems.append(self._merged(offset, size))
+                dest._hold(dest._mems[0])
+            else:
+                self._copy_blocks_into(dest, offset, size, region, deep)
+            dest._refresh()
+            self._copy_fields_into(dest, offset, size, region)
+            dropped = merged or region
+            for meta in list(self._metas):
+                tags = meta.info.tags
+                if (dropped and TAG_MEMORY in tags) or (deep and TAG_MEMORY_REFERENCE in tags):
+                    continue
+                transform = meta.info.transform
+                if transform is None:
+                    continue
+                context = {
+                    "region": region,
+                    "offset": offset,
+                    "size": size,
+                    "deep": deep,
+                    "merge": merged,
+                }
+                if transform(meta, dest, **context):
+                    dest._metas.append(meta.copy_to())
+        except BaseException:
+            dest.Release()
+            raise
+        return dest
+
+    def _copy_blocks_into(
+        self, dest: MediaSample, offset: int, size: int, region: bool, deep: bool
+    ) -> None:
+        pos = 0
+        end = offset + size
+        for memory in self._mems:
+            length = memory.size
+            lo, hi = max(offset - pos, 0), min(end - pos, length)
+            pos += length
+            if region and lo >= hi:
+                continue  # no byte of this block is in the range
+            whole = lo == 0 and hi == length
+            if deep:
+                block = memory.Copy(lo, hi - lo)
+            elif whole:
+                memory.AddRef()
+                block = memory
+            else:
+                try:
+                    block = memory.Share(lo, hi - lo)
+                except AccessDeniedError:  # NO_SHARE, or mapped for writing: copy instead
+                    block = memory.Copy(lo, hi - lo)
+            dest._mems.append(dest._adopt(block))
+
+    def _copy_fields_into(self, dest: MediaSample, offset: int, size: int, region: bool) -> None:
+        flags = self._flags
+        if offset > 0:
+            flags &= ~(_TIME_FLAGS | SAMPLE_MEDIA_TIME_VALID)
+        elif region:
+            flags &= ~(AM_SAMPLE_STOPVALID | SAMPLE_MEDIA_TIME_VALID)
+        dest._flags = flags
+        dest._start, dest._stop = self._start, self._stop
+        dest._media_start, dest._media_stop = self._media_start, self._media_stop
+        dest._media_type = self._media_type
+        dest._type_flags = self._type_flags
+        dest._stream_id = self._stream_id
+        dest._actual = size if region else min(self._actual, dest._size)
+
+    # -- metas (IBufferSample) -----------------------------------------------------------------
+
+    def AddMeta(self, info: MetaInfo, **fields: Any) -> Meta | None:
+        """See `IBufferSample.AddMeta`."""
+        self._check_mutable("AddMeta")
+        if not isinstance(info, MetaInfo):
+            raise TypeError(f"AddMeta takes a MetaInfo from register_meta, not {type(info)}")
+        if not is_registered(info):
+            raise ValueError(f"meta api {info.api!r} is not registered with this MetaInfo")
+        meta = Meta(info, fields)
+        if info.init is not None and info.init(meta, self) is False:
+            return None
+        self._metas.append(meta)
+        return meta
+
+    def GetMeta(self, api: str | MetaInfo) -> Meta | None:
+        """See `IBufferSample.GetMeta`."""
+        if not self._refs:
+            raise self._gone()
+        name = _api_name(api)
+        for meta in self._metas:
+            if meta.info.api == name:
+                return meta
+        return None
+
+    def IterMeta(self, api: str | MetaInfo | None = None) -> Iterator[Meta]:
+        """See `IBufferSample.IterMeta`."""
+        if not self._refs:
+            raise self._gone()
+        metas = list(self._metas)
+        if api is None:
+            return iter(metas)
+        name = _api_name(api)
+        return iter([meta for meta in metas if meta.info.api == name])
+
+    def RemoveMeta(self, meta: Meta) -> None:
+        """See `IBufferSample.RemoveMeta`."""
+        self._check_mutable("RemoveMeta")
+        if not isinstance(meta, Meta):
+            raise TypeError(f"RemoveMeta takes a Meta, not {type(meta).__name__}")
+        position = next((i for i, held in enumerate(self._metas) if held is meta), None)
+        if position is None:
+            raise ValueError(f"{meta!r} is not on this sample")
+        if meta.flags & MetaFlags.LOCKED:
+            raise AccessDeniedError(message=f"{meta!r} is locked (a pooled meta)")
+        del self._metas[position]
 
     # -- times ---------------------------------------------------------------------------------
 
@@ -404,8 +1040,8 @@ class MediaSample(ComObject):
 
     @property
     def memory(self) -> Memory | None:
-        """The memory block holding the prefix and the data."""
-        return self._memory
+        """The first memory block (a pool sample's only one), or None without blocks."""
+        return self._mems[0] if self._mems else None
 
     @property
     def index(self) -> int:

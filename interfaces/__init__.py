@@ -25,7 +25,7 @@ from interfaces.clock import IReferenceClock
 from interfaces.filters import IBaseFilter, IMediaFilter
 from interfaces.memory import IMemory, IMemoryAllocator
 from interfaces.pins import IMemInputPin, IPin
-from interfaces.sample import IMediaSample, IMediaSample2
+from interfaces.sample import IBufferSample, IMediaSample, IMediaSample2
 from interfaces.unknown import IUnknown
 
 __all__ = [
@@ -34,6 +34,7 @@ __all__ = [
     "IMemoryAllocator",
     "IMediaSample",
     "IMediaSample2",
+    "IBufferSample",
     "IMemAllocator",
     "IMemAllocatorCallbackTemp",
     "IMemAllocatorNotifyCallbackTemp",

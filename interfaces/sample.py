@@ -10,10 +10,16 @@ from zope.interface import taggedValue
 from interfaces.unknown import IUnknown
 
 if TYPE_CHECKING:
-    from dshow_alloc.mediatype import MediaType
-    from dshow_alloc.structs import SampleProperties
+    from collections.abc import Iterator
 
-__all__ = ["IMediaSample", "IMediaSample2"]
+    from dshow_alloc.mediatype import MediaType
+    from dshow_alloc.memory import MapFlags
+    from dshow_alloc.meta import Meta, MetaInfo
+    from dshow_alloc.sample import SampleMapInfo
+    from dshow_alloc.structs import SampleProperties
+    from interfaces.memory import IMemory
+
+__all__ = ["IBufferSample", "IMediaSample", "IMediaSample2"]
 
 
 class IMediaSample(IUnknown):
@@ -199,4 +205,133 @@ class IMediaSample2(IMediaSample):
                 or when ``actual`` is negative or greater than ``GetSize()``.
             COMError: E_POINTER when ``sample_flags`` has AM_SAMPLE_TYPECHANGED and
                 ``media_type`` is None.
+        """
+
+
+class IBufferSample(IUnknown):
+    """GStreamer's GstBuffer on a sample: memory blocks, writability, copy-on-write, metas.
+
+    Blocks. A sample holds 0..16 ``IMemory`` blocks, each with an exclusive lock, and its
+    data is their bytes in order: ``GetSize()`` is their total. Adding, inserting, replacing or
+    removing a block sets the actual data length to the new total and marks the sample's
+    blocks as changed (a pool discards such a sample when it comes home). Methods that take a
+    block take over the caller's reference to it; a block that cannot be locked (it is mapped
+    for writing by another holder) is copied instead, and the caller's reference dropped.
+
+    Writability. The sample is writable when its count is 1: its blocks and metas may change
+    (the block and meta mutators raise E_ACCESSDENIED otherwise). Data is copy-on-write per
+    block: write access to a block that another holder also locks, or to read-only memory,
+    first replaces it in this sample by a private copy, so no other holder ever sees the
+    write. Write access is ``GetPointer()`` (unless the sample is read-only) and
+    ``Map(WRITE)``; a READ mapping never copies.
+
+    Read-only samples. A sample made over immutable bytes, or marked read-only for delivery
+    (``SetReadOnly(True)``, as a tee or a ``NotifyAllocator(..., read_only=True)`` connection
+    does), gives read-only views (writing raises ``TypeError``, the data is unchanged) and
+    refuses ``Map(WRITE)`` with E_ACCESSDENIED. ``MakeWritable()`` and ``Copy(deep=True)``
+    give a writable sample. The final release clears the mark.
+
+    Metas. Typed metadata of registered APIs (``register_meta``), kept in insertion order.
+
+    The IID is project-defined (GStreamer has no COM IIDs).
+    """
+
+    taggedValue("iid", UUID("5b0f3a1e-7d2c-4c1e-9a61-627566666572"))
+
+    def GetMemoryCount() -> int:
+        """Return how many blocks the sample holds (0..16)."""
+
+    def PeekMemory(index: int) -> IMemory:
+        """Return block ``index``, borrowed: valid while the sample holds it (no AddRef).
+
+        Raises:
+            COMError: E_INVALIDARG (a ``ValueError``) for an index outside the blocks.
+        """
+
+    def GetMemory(index: int) -> IMemory:
+        """Return block ``index`` with a new reference, which the caller releases."""
+
+    def AppendMemory(memory: IMemory) -> None:
+        """Add ``memory`` after the last block. A sample with 16 blocks first merges all of
+        them into one new block, so the result has two."""
+
+    def InsertMemory(index: int, memory: IMemory) -> None:
+        """Insert ``memory`` before block ``index`` (0..count; -1 appends). Merges a full
+        sample first, as ``AppendMemory`` does."""
+
+    def ReplaceMemory(index: int, memory: IMemory) -> None:
+        """Replace block ``index`` by ``memory``; the old block is unlocked and released."""
+
+    def RemoveMemory(index: int) -> None:
+        """Remove block ``index``; it is unlocked and released."""
+
+    def Map(flags: MapFlags = ...) -> SampleMapInfo:
+        """Map every block with ``flags`` and return the mapping (a context manager).
+
+        READ never copies: ``views`` gives each block's bytes, ``data`` all of them when they
+        are contiguous. WRITE first makes each block private (copy-on-write) and is refused
+        with E_ACCESSDENIED on a read-only sample. A block the lock rules refuse (mapped WRITE
+        by another holder) raises E_ACCESSDENIED and nothing stays mapped.
+        """
+
+    def IsWritable() -> bool:
+        """Return True when the count is 1 (blocks and metas may change)."""
+
+    def IsReadOnly() -> bool:
+        """Return True when the sample's data is read-only for its holders."""
+
+    def SetReadOnly(read_only: bool) -> None:
+        """Mark the data read-only (for delivery) or, on a writable sample, writable again.
+
+        Raises:
+            COMError: E_ACCESSDENIED when clearing the mark on a sample with count > 1.
+        """
+
+    def MakeWritable() -> IBufferSample:
+        """Return a writable sample with this one's content.
+
+        With a count of 1: the sample itself, no longer read-only. Otherwise a shallow
+        ``Copy()`` that shares the blocks, and the caller's reference to this sample is
+        dropped (GStreamer's transfer rule): use the result from then on.
+        """
+
+    def Copy(
+        deep: bool = False, *, offset: int = 0, size: int | None = None, merge: bool = False
+    ) -> IBufferSample:
+        """Return a new standalone sample (count 1, writable) with a copy of this one.
+
+        Copied: flags, times, media times, media type, type-specific flags, stream id, the
+        actual data length, and each meta whose API has a ``transform`` that returns True.
+        Blocks are shared (locked by both samples, so a write to either copies first), or
+        copied when ``deep``. ``offset``/``size`` copy a byte range (a region: blocks are
+        shared in part, times are kept only from offset 0 and the stop only for the whole
+        sample; the actual length is ``size``); ``merge`` puts the bytes in one new block.
+        Metas tagged "memory" are dropped by region and merge copies, metas tagged
+        "memory-reference" by deep copies.
+
+        Raises:
+            COMError: E_INVALIDARG (a ``ValueError``) when the range lies outside the data.
+        """
+
+    def AddMeta(info: MetaInfo, **fields: object) -> Meta | None:
+        """Add a meta of a registered API with these fields, after any already there.
+
+        Returns the meta, or None when the API's ``init`` returned False.
+
+        Raises:
+            COMError: E_ACCESSDENIED when the sample is not writable.
+        """
+
+    def GetMeta(api: str | MetaInfo) -> Meta | None:
+        """Return the first meta of ``api``, or None."""
+
+    def IterMeta(api: str | MetaInfo | None = None) -> Iterator[Meta]:
+        """Iterate over the metas (of ``api`` only, if given) in insertion order."""
+
+    def RemoveMeta(meta: Meta) -> None:
+        """Remove ``meta`` from the sample.
+
+        Raises:
+            COMError: E_ACCESSDENIED when the sample is not writable or the meta is locked
+                (a pooled meta). ValueError when ``meta`` is not on this sample.
         """
