@@ -33,6 +33,7 @@ from dshow_alloc import (
 from interfaces import (
     IBaseFilter,
     IBufferPool,
+    IBufferSample,
     IMediaFilter,
     IMediaSample,
     IMediaSample2,
@@ -110,7 +111,7 @@ CLASSES: list[tuple[type, Factory, list[InterfaceClass]]] = [
         _mem_allocator,
         [IUnknown, IMemAllocator, IMemAllocatorCallbackTemp, IBufferPool],
     ),
-    (MediaSample, _media_sample, [IUnknown, IMediaSample, IMediaSample2]),
+    (MediaSample, _media_sample, [IUnknown, IMediaSample, IMediaSample2, IBufferSample]),
     (Memory, _system_memory, [IUnknown, IMemory]),
     (SharedMemoryBlock, _shared_memory, [IUnknown, IMemory]),
     (SystemMemoryAllocator, _system_allocator, [IUnknown, IMemoryAllocator]),
@@ -231,6 +232,8 @@ IIDS: dict[str, str | None] = {
     "IReferenceClock": "56a86897-0ad4-11ce-b03a-0020af0ba770",
     "IMemory": None,
     "IMemoryAllocator": None,
+    "IBufferPool": None,
+    "IBufferSample": None,
 }
 
 

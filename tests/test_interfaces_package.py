@@ -94,6 +94,8 @@ def test_interfaces_declare_methods() -> None:
         ("IMemAllocatorCallbackTemp", "GetFreeCount"),
         ("IMediaSample", "SetTime"),
         ("IMediaSample2", "SetProperties"),
+        ("IBufferSample", "AppendMemory"),
+        ("IBufferSample", "MakeWritable"),
         ("IMemory", "Map"),
         ("IMemoryAllocator", "Alloc"),
     ]:
