@@ -332,6 +332,9 @@ class MemAllocator(ComObject):
                     sample._refs = 0
                 for meta in sample._metas:
                     meta.flags |= MetaFlags.POOLED | MetaFlags.LOCKED
+                # What the sample is now is its home state (blocks prepare_sample added too).
+                sample._dirty = 0
+                sample._home = tuple((m.offset, m.size) for m in sample._mems)
         except BaseException as exc:
             _free_samples(samples)
             if isinstance(exc, COMError):
@@ -427,8 +430,11 @@ class MemAllocator(ComObject):
     def _grow(self) -> MediaSample:
         """Make one more sample for a GetBuffer that reserved its place (``_growing``)."""
         config = self._config  # cannot change: SetConfig is refused while _growing
+        with self._cond:
+            index = self._next_index
+            self._next_index += 1
         try:
-            (sample,) = self._allocate(config, range(1))
+            (sample,) = self._allocate(config, range(index, index + 1))
         except BaseException:
             with self._cond:
                 self._growing -= 1
@@ -438,8 +444,6 @@ class MemAllocator(ComObject):
             raise
         with self._cond:
             self._growing -= 1
-            sample._index = self._next_index
-            self._next_index += 1
             self._samples.append(sample)
         return sample
 
@@ -503,7 +507,9 @@ class MemAllocator(ComObject):
             raise UnexpectedError(message=f"ReleaseBuffer of {sample!r}, which is not due home")
         sample._pooled = True
         sample._trace = None
-        if (sample._dirty or sample._memory._share != 1) and not self._restore(sample):
+        if (
+            sample._dirty or sample._view is None or sample._memory._share != 1
+        ) and not self._restore(sample):
             self._discard(sample)
             return
         self._free.append(sample)
@@ -528,16 +534,15 @@ class MemAllocator(ComObject):
         replaced, or whose block another holder still locks, is discarded; a block that was
         only resized gets its size back.
         """
-        memory = sample._memory
-        if sample._dirty & _TAG_MEMORY or len(sample._mems) != 1 or memory._share != 1:
+        mems = sample._mems
+        if sample._dirty & _TAG_MEMORY or any(memory._share != 1 for memory in mems):
             return False
-        config = self._config
-        if memory.maxsize < config.prefix + config.buffer_size:
-            return False
-        memory.offset = config.prefix
-        memory.size = config.buffer_size
-        sample._refresh()
-        sample._dirty = 0
+        if sample._dirty:
+            for memory, (offset, size) in zip(mems, sample._home, strict=True):
+                memory.offset, memory.size = offset, size
+            sample._refresh()
+            sample._actual = min(sample._actual, sample._size)
+            sample._dirty = 0
         return True
 
     def _discard(self, sample: MediaSample) -> None:

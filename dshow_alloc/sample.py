@@ -231,6 +231,7 @@ class MediaSample(ComObject):
         "_allocator",
         "_dirty",
         "_flags",
+        "_home",
         "_index",
         "_media_start",
         "_media_stop",
@@ -277,6 +278,7 @@ class MediaSample(ComObject):
         self._allocator = allocator
         self._index = index
         self._dirty = 0
+        self._home: tuple[tuple[int, int], ...] = ()  # a pool sample's block layout
         self._read_only = False
         self._refresh()
         self._actual = self._size
@@ -763,15 +765,14 @@ class MediaSample(ComObject):
         region = offset > 0 or size < total
         dest = MediaSample()
         try:
-            merged = merge and len(self._mems) > 1
-            if merged:
+            if merge and len(self._mems) > 1:
                 dest._mems.append(self._merged(offset, size))
                 dest._hold(dest._mems[0])
             else:
                 self._copy_blocks_into(dest, offset, size, region, deep)
             dest._refresh()
             self._copy_fields_into(dest, offset, size, region)
-            dropped = merged or region
+            dropped = merge or region
             for meta in list(self._metas):
                 tags = meta.info.tags
                 if (dropped and TAG_MEMORY in tags) or (deep and TAG_MEMORY_REFERENCE in tags):
@@ -784,7 +785,7 @@ class MediaSample(ComObject):
                     "offset": offset,
                     "size": size,
                     "deep": deep,
-                    "merge": merged,
+                    "merge": merge,
                 }
                 if transform(meta, dest, **context):
                     dest._metas.append(meta.copy_to())
@@ -833,7 +834,7 @@ class MediaSample(ComObject):
 
     # -- metas (IBufferSample) -----------------------------------------------------------------
 
-    def AddMeta(self, info: MetaInfo, **fields: Any) -> Meta | None:
+    def AddMeta(self, info: MetaInfo, /, **fields: Any) -> Meta | None:
         """See `IBufferSample.AddMeta`."""
         self._check_mutable("AddMeta")
         if not isinstance(info, MetaInfo):

@@ -313,7 +313,7 @@ class IBufferSample(IUnknown):
             COMError: E_INVALIDARG (a ``ValueError``) when the range lies outside the data.
         """
 
-    def AddMeta(info: MetaInfo, **fields: object) -> Meta | None:
+    def AddMeta(info: MetaInfo, /, **fields: object) -> Meta | None:
         """Add a meta of a registered API with these fields, after any already there.
 
         Returns the meta, or None when the API's ``init`` returned False.
