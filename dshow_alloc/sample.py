@@ -17,7 +17,7 @@ import contextlib
 import itertools
 import logging
 import traceback
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 from uuid import UUID
 
@@ -133,6 +133,13 @@ def _api_name(api: object) -> str:
     raise TypeError(f"a meta api is a str name or a MetaInfo, not {type(api).__name__}")
 
 
+def _unmap_all(infos: Iterable[MapInfo]) -> None:
+    """Unmap block mappings made by `MediaSample.Map` and drop their references."""
+    for info in infos:
+        info.memory.Unmap(info)
+        info.memory.Release()
+
+
 class Trace:
     """Where a pool sample was acquired: the thread and the stack of its ``GetBuffer`` call."""
 
@@ -208,8 +215,7 @@ class SampleMapInfo:
         if self.span is not None and len(self.infos) != 1:
             with contextlib.suppress(BufferError):
                 self.span.release()
-        for info in self.infos:
-            info.memory.Unmap(info)
+        _unmap_all(self.infos)
 
     def __enter__(self) -> SampleMapInfo:
         return self
@@ -619,9 +625,9 @@ class MediaSample(ComObject):
         try:
             for memory in self._mems:
                 infos.append(memory.Map(mode))
+                memory.AddRef()  # the mapping keeps its blocks alive until it is unmapped
         except BaseException:
-            for info in infos:
-                info.memory.Unmap(info)
+            _unmap_all(infos)
             raise
         span = None
         if len(infos) == 1:

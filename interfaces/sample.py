@@ -223,7 +223,17 @@ class IBufferSample(IUnknown):
     block: write access to a block that another holder also locks, or to read-only memory,
     first replaces it in this sample by a private copy, so no other holder ever sees the
     write. Write access is ``GetPointer()`` (unless the sample is read-only) and
-    ``Map(WRITE)``; a READ mapping never copies.
+    ``Map(WRITE)``; a READ mapping never copies. A ``GetPointer()`` view is write access at
+    the time of the call and holds no lock: once the blocks are shared (a shallow ``Copy`` or
+    ``MakeWritable``), call ``GetPointer()`` again before writing, since an older view still
+    points at the shared block. ``Map(WRITE)`` holds its lock until unmapped, so a copy made
+    meanwhile gets its own bytes.
+
+    Merging. ``GetPointer()`` over several blocks gives one view: of the parent memory,
+    without a copy, when the blocks are consecutive parts of one parent that no other holder
+    locks (writable then, because nobody else can see the bytes); otherwise of a new block with
+    the bytes, which replaces the blocks when the sample is writable, and is a read-only
+    temporary copy when it is not (so that no write is silently lost).
 
     Read-only samples. A sample made over immutable bytes, or marked read-only for delivery
     (``SetReadOnly(True)``, as a tee or a ``NotifyAllocator(..., read_only=True)`` connection
