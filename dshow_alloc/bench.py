@@ -1,4 +1,4 @@
-"""``dshow-alloc bench``: how fast the allocator's per-sample path is on this machine.
+"""``dshow-alloc bench``: how fast the per-sample path and the cross-process path are here.
 
 Each figure is the best of several repeats (the least disturbed run), as ``timeit`` advises.
 """
@@ -14,6 +14,7 @@ from collections.abc import Callable
 import attrs
 
 from dshow_alloc.allocator import MemAllocator
+from dshow_alloc.bench_ipc import bench_queue, bench_shared_memory
 from dshow_alloc.structs import AllocatorProperties
 
 __all__ = ["BenchResult", "format_table", "run_benchmarks"]
@@ -28,7 +29,7 @@ class BenchResult:
     value: float
     """The figure, in ``unit``."""
     unit: str
-    """``"ns/op"`` or ``"samples/s"``."""
+    """``"ns/op"``, ``"samples/s"``, ``"frames/s"`` or ``"x"`` (a ratio)."""
     target: str = ""
     """What the project aims for, for the reader's comparison."""
 
@@ -141,6 +142,8 @@ def bench_bare_handoff(count: int, repeat: int) -> float:
 def run_benchmarks(quick: bool = False) -> list[BenchResult]:
     """Run every benchmark; ``quick`` trades precision for time (for tests)."""
     number, repeat, handoffs = (20_000, 3, 20_000) if quick else (200_000, 7, 200_000)
+    shared = bench_shared_memory(quick=quick)
+    queued = bench_queue(quick=quick)
     return [
         BenchResult(
             "GetBuffer+SetTime+Release (uncontended)",
@@ -158,6 +161,9 @@ def run_benchmarks(quick: bool = False) -> list[BenchResult]:
             bench_bare_handoff(handoffs, min(repeat, 3)),
             "items/s",
         ),
+        BenchResult("1080p NV12 to another process, dshow_alloc.ipc", shared, "frames/s"),
+        BenchResult("1080p NV12 to another process, mp.Queue", queued, "frames/s"),
+        BenchResult("ratio of the two above (ipc / mp.Queue)", shared / queued, "x", ">= 30"),
     ]
 
 
@@ -165,7 +171,7 @@ def format_table(results: list[BenchResult]) -> str:
     """The results as an aligned text table."""
     rows = [("benchmark", "result", "unit", "target")]
     for result in results:
-        figure = f"{result.value:,.0f}"
+        figure = f"{result.value:,.1f}" if result.unit == "x" else f"{result.value:,.0f}"
         rows.append((result.name, figure, result.unit, result.target))
     widths = [max(len(row[col]) for row in rows) for col in range(4)]
     lines = []

@@ -68,7 +68,9 @@ kind    direction    body
 ======= ============ ==============================================================
 HELLO   both ways    magic ``b"DSAI"``, protocol version (u16), role (u8): the first
                      message each side sends
-SAMPLE  sender →     token (u64), flags, type-specific flags, stream id (u32 each),
+SAMPLE  sender →     token (u64; 0 for a sample without blocks, which needs no
+                     release), sample flags (the AM_SAMPLE_* bits, plus 0x20 when the
+                     media time is set), type-specific flags, stream id (u32 each),
                      actual length, start, stop, media start, media stop (i64 each),
                      media-type length (u32), block count (u8); then per block: memfd
                      id, map size, region start, maxsize, offset, size, align (u64 each),
@@ -87,7 +89,6 @@ from __future__ import annotations
 
 import array
 import contextlib
-import errno
 import io
 import itertools
 import logging
@@ -115,7 +116,6 @@ from dshow_alloc.hresult import (
     InvalidArgError,
     NotImplError,
     UnexpectedError,
-    VfwMediaTimeNotSetError,
     VfwNotConnectedError,
     VfwTimeoutError,
 )
@@ -128,7 +128,7 @@ from dshow_alloc.memory import (
     SharedMemoryBlock,
 )
 from dshow_alloc.sample import MediaSample
-from dshow_alloc.structs import SAMPLE_MEDIA_TIME_VALID, SampleProperties
+from dshow_alloc.structs import AM_SAMPLE_TYPECHANGED, SAMPLE_VALID_FLAGS
 from interfaces import IMemory, IMemoryAllocator
 
 __all__ = [
@@ -156,6 +156,7 @@ _HELLO_FORMAT = struct.Struct("<B4sHB")
 _SAMPLE_FORMAT = struct.Struct("<BQIIIqqqqqIB")
 _BLOCK_FORMAT = struct.Struct("<QQQQQQQIB")
 _ID_FORMAT = struct.Struct("<Q")
+_RELEASE_FORMAT = struct.Struct("<BQ")
 
 _MAX_MESSAGE = 65536
 """The largest message either side sends or accepts (a media type must fit in it)."""
@@ -205,6 +206,12 @@ def _check_timeout(timeout: object) -> float | None:
     return float(timeout)
 
 
+def _deadline(timeout: object) -> float | None:
+    """When a wait of ``timeout`` seconds (checked; None: no limit) started now ends."""
+    checked = _check_timeout(timeout)
+    return None if checked is None else time.monotonic() + checked
+
+
 def _remaining(deadline: float | None) -> float | None:
     return None if deadline is None else max(0.0, deadline - time.monotonic())
 
@@ -212,7 +219,9 @@ def _remaining(deadline: float | None) -> float | None:
 def _peer_credentials(sock: socket.socket) -> tuple[int, int, int]:
     """(pid, uid, gid) of the process at the other end (``SO_PEERCRED``)."""
     size = struct.calcsize("3i")
-    pid, uid, gid = struct.unpack("3i", sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, size))
+    pid, uid, gid = struct.unpack(
+        "3i", sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, size)
+    )
     return pid, uid, gid
 
 
@@ -371,11 +380,14 @@ def _send_message(
 ) -> None:
     """Send one whole message, waiting for room until ``deadline`` (VfwTimeoutError)."""
     ancillary = (
-        [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", fds).tobytes())] if fds else []
+        [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", fds).tobytes())] if fds else None
     )
     while True:
         try:
-            sock.sendmsg([message], ancillary, _SEND_FLAGS)
+            if ancillary is None:
+                sock.send(message, _SEND_FLAGS)
+            else:
+                sock.sendmsg([message], ancillary, _SEND_FLAGS)
             return
         except BlockingIOError:
             left = _remaining(deadline)
@@ -429,16 +441,6 @@ def _load_media_type(data: bytes | memoryview) -> MediaType:
 # -- the sender --------------------------------------------------------------------------------
 
 
-def _sample_blocks(sample: MediaSample) -> list[Memory]:
-    """The sample's memory blocks, borrowed."""
-    count = getattr(sample, "GetMemoryCount", None)
-    if count is None:  # a sample of one block (before multi-block samples)
-        memory = sample.memory
-        return [] if memory is None else [memory]
-    peek = sample.PeekMemory  # type: ignore[attr-defined]
-    return [peek(index) for index in range(count())]
-
-
 def _forget_block(sender_ref: weakref.ref[SampleSender], mem_id: int, key: int) -> None:
     """A root block the receiver has a mapping of was freed (a weakref.finalize callback)."""
     sender = sender_ref()
@@ -489,7 +491,8 @@ class SampleSender:
         self._sock = sock
         self.name = name if name is not None else f"SampleSender@{id(self):x}"
         self.peer_pid: int = _peer_credentials(sock)[0]
-        """The process id of the receiver (from the socket's peer credentials)."""
+        """The process id of the receiver, from the socket's peer credentials (for a
+        `socket_pair`, Linux reports the process that made the pair)."""
         self._lock = threading.Lock()  # _in_flight, _connected, the counters
         self._state = threading.Condition(self._lock)  # notified when nothing is in flight
         self._send_lock = threading.Lock()  # one message at a time; ids in message order
@@ -551,35 +554,47 @@ class SampleSender:
 
         A call that raises sends nothing and leaves the sample's count as it was.
         """
-        if not isinstance(sample, MediaSample):
+        # Hot path, once per frame: the sample's state is read from its fields, as its pool
+        # does, instead of through GetProperties (which builds and validates a
+        # SampleProperties per call); ``_flags`` includes the media-time bit.
+        if sample.__class__ is not MediaSample and not isinstance(sample, MediaSample):
             raise TypeError(f"send takes a MediaSample, not {type(sample).__name__}")
-        timeout = _check_timeout(timeout)
-        deadline = None if timeout is None else time.monotonic() + timeout
-        props = sample.GetProperties()  # E_UNEXPECTED for a sample that went home
-        try:
-            media_start, media_stop = sample.GetMediaTime()
-            media_flag = SAMPLE_MEDIA_TIME_VALID
-        except VfwMediaTimeNotSetError:
-            media_start = media_stop = media_flag = 0
-        blocks = _sample_blocks(sample)
+        deadline = None if timeout is None else _deadline(timeout)
+        if not sample._refs:
+            raise sample._gone()
+        blocks = sample._mems
+        if len(blocks) > _MAX_BLOCKS:
+            raise InvalidArgError(message=f"{len(blocks)} blocks; at most {_MAX_BLOCKS} cross")
         for block in blocks:
-            if not isinstance(block, SharedMemoryBlock):
+            if block.__class__ is not SharedMemoryBlock and not isinstance(
+                block, SharedMemoryBlock
+            ):
                 raise InvalidArgError(
                     message=f"{block!r} is not shared memory; only samples whose memory comes "
                     f"from the 'SharedMemory' allocator can cross processes without a copy"
                 )
-            if block.fd < 0 or block.ref_count <= 0:
+            if block.fd < 0 or block._refs <= 0:
                 raise UnexpectedError(message=f"{block!r} was freed")
-        if len(blocks) > _MAX_BLOCKS:
-            raise InvalidArgError(message=f"{len(blocks)} blocks; at most {_MAX_BLOCKS} cross")
-        media_type = b"" if props.media_type is None else self._pickled(props.media_type)
+        media_type = sample._media_type
+        pickled = b"" if media_type is None else self._pickled(media_type)
+        header = (
+            sample._flags,
+            sample._type_flags,
+            sample._stream_id,
+            sample._actual,
+            sample._start,
+            sample._stop,
+            sample._media_start,
+            sample._media_stop,
+            len(pickled),
+            len(blocks),
+        )
         if self._closing or not self._connected:
             raise self._not_connected()
         if not self._send_lock.acquire(timeout=-1 if timeout is None else timeout):
             raise VfwTimeoutError(message=f"another send held the socket for {timeout} s")
         try:
-            self._send_locked(sample, props, media_flag, media_start, media_stop, blocks,
-                              media_type, deadline)
+            self._send_locked(sample, header, list(blocks), pickled, deadline)
         finally:
             self._send_lock.release()
         if self._forgets:
@@ -588,15 +603,19 @@ class SampleSender:
     def _pickled(self, media_type: MediaType) -> bytes:
         data = self._media_types.get(media_type)
         if data is None:
-            data = pickle.dumps(media_type, protocol=pickle.HIGHEST_PROTOCOL)
             try:  # refuse here what the receiver would refuse
+                data = pickle.dumps(media_type, protocol=pickle.HIGHEST_PROTOCOL)
                 _load_media_type(data)
-            except pickle.UnpicklingError as exc:
-                raise InvalidArgError(message=f"the media type cannot cross processes: {exc}") from exc
+            except Exception as exc:
+                raise InvalidArgError(
+                    message=f"the media type cannot cross processes: {exc!r}"
+                ) from exc
             limit = _MAX_MESSAGE - _SAMPLE_FORMAT.size - _MAX_BLOCKS * _BLOCK_FORMAT.size
             if len(data) > limit:
-                raise InvalidArgError(message=f"the media type pickles to {len(data)} bytes; "
-                                      f"at most {limit} fit a message")
+                raise InvalidArgError(
+                    message=f"the media type pickles to {len(data)} bytes; "
+                    f"at most {limit} fit a message"
+                )
             if len(self._media_types) >= 64:
                 self._media_types.clear()
             self._media_types[media_type] = data
@@ -605,15 +624,15 @@ class SampleSender:
     def _send_locked(
         self,
         sample: MediaSample,
-        props: SampleProperties,
-        media_flag: int,
-        media_start: int,
-        media_stop: int,
+        header: tuple[int, ...],
         blocks: list[Memory],
-        media_type: bytes,
+        pickled: bytes,
         deadline: float | None,
     ) -> None:
-        parts = [b""]
+        if self._forgets:
+            self._send_forgets_locked(deadline)
+        token = next(self._tokens) if blocks else 0
+        parts = [_SAMPLE_FORMAT.pack(_SAMPLE, token, *header)]
         fds: list[int] = []
         new_roots: list[tuple[SharedMemoryBlock, int]] = []
         for block in blocks:
@@ -630,19 +649,18 @@ class SampleSender:
                 fds.append(root.fd)
             parts.append(
                 _BLOCK_FORMAT.pack(
-                    mem_id, block.mapsize, block.fd_offset, block.maxsize, block.offset,
-                    block.size, block.align, int(block.flags), new,
+                    mem_id,
+                    block.mapsize,
+                    block.fd_offset,
+                    block.maxsize,
+                    block.offset,
+                    block.size,
+                    block.align,
+                    int(block.flags),
+                    new,
                 )
             )
-        parts.append(media_type)
-        token = next(self._tokens) if blocks else 0
-        parts[0] = _SAMPLE_FORMAT.pack(
-            _SAMPLE, token, props.sample_flags | media_flag, props.type_specific_flags,
-            props.stream_id, props.actual, props.start, props.stop, media_start, media_stop,
-            len(media_type), len(blocks),
-        )
-        if self._forgets:
-            self._send_forgets_locked(deadline)
+        parts.append(pickled)
         # The sample is in flight before the message leaves, so that a release message (or
         # the receiver's death) can never find it missing.
         if token:
@@ -667,8 +685,7 @@ class SampleSender:
                     self._notify_if_idle_locked()
                 if mine is not None:
                     sample.Release()
-            if isinstance(exc, _GONE):
-                self._disconnect()
+            if isinstance(exc, _GONE):  # the reader sees the end too, and reclaims the rest
                 raise self._not_connected() from exc
             if isinstance(exc, OSError) and not isinstance(exc, VfwTimeoutError):
                 raise VfwNotConnectedError(message=f"send failed: {exc}") from exc
@@ -739,16 +756,13 @@ class SampleSender:
         try:
             while True:
                 try:
-                    size, _anc, flags, _addr = self._sock.recvmsg_into([buffer])
+                    size = self._sock.recv_into(buffer)
                 except _GONE:
                     return
                 except OSError:
                     return  # closed under us
                 if size == 0:
                     return  # the receiver closed or died
-                if flags & (socket.MSG_TRUNC | socket.MSG_CTRUNC):
-                    log.error("%s: oversized message from the receiver; disconnecting", self.name)
-                    return
                 kind = buffer[0]
                 if not greeted:
                     if not _hello_ok(view[:size], _ROLE_RECEIVER, self.name):
@@ -943,6 +957,17 @@ class ReceivedMemoryAllocator(ComObject):
 
 
 _received_allocator = ReceivedMemoryAllocator()
+_flags_cache: dict[int, MemoryFlags] = {}
+
+
+def _read_only_flags(flags: int) -> MemoryFlags:
+    """A sender's block flags plus READONLY (cached: enum arithmetic is slow per frame)."""
+    found = _flags_cache.get(flags)
+    if found is None:
+        found = MemoryFlags(flags) | MemoryFlags.READONLY
+        if len(_flags_cache) < 256:
+            _flags_cache[flags] = found
+    return found
 
 
 class SampleReceiver:
@@ -970,6 +995,7 @@ class SampleReceiver:
         "_ended",
         "_greeted",
         "_mappings",
+        "_poller",
         "_received",
         "_recv_lock",
         "_send_lock",
@@ -990,12 +1016,15 @@ class SampleReceiver:
         self._sock = sock
         self.release_timeout = checked
         self.peer_pid: int = _peer_credentials(sock)[0]
-        """The process id of the sender (from the socket's peer credentials)."""
+        """The process id of the sender, from the socket's peer credentials (for a
+        `socket_pair`, Linux reports the process that made the pair)."""
         self._recv_lock = threading.Lock()
         self._send_lock = threading.Lock()
         self._ticket_lock = threading.Lock()
         self._mappings: dict[int, mmap.mmap] = {}
         self._buffer = bytearray(_MAX_MESSAGE)
+        self._poller = select.poll()
+        self._poller.register(sock.fileno(), select.POLLIN)
         self._greeted = False
         self._ended = False
         self._closed = False
@@ -1057,18 +1086,22 @@ class SampleReceiver:
         sock = self._sock
         buffer = self._buffer
         while True:
+            # Wait first: a consumer is usually quicker than its producer, so the message is
+            # usually not there yet (and a failed non-blocking read costs an exception).
+            left = _remaining(deadline)
+            if not self._poller.poll(None if left is None else int(left * 1000 + 0.999)):
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise VfwTimeoutError(message=f"no sample within {timeout} s")
+                continue
             try:
                 size, ancillary, flags, _addr = sock.recvmsg_into([buffer], _ANCILLARY, _RECV_FLAGS)
                 break
             except BlockingIOError:
-                left = _remaining(deadline)
-                if left is not None and left <= 0:
-                    raise VfwTimeoutError(message=f"no sample within {timeout} s") from None
-                _wait(sock.fileno(), select.POLLIN, left)
+                continue
             except OSError:  # reset by a dying sender, or closed under us
                 self._end()
                 return None
-        fds = _received_fds(ancillary)
+        fds = _received_fds(ancillary) if ancillary else []
         try:
             if size == 0:
                 self._end()
@@ -1083,9 +1116,8 @@ class SampleReceiver:
                 return None
             kind = buffer[0]
             if kind == _SAMPLE:
-                sample = self._build(view, fds)
-                fds = []
-                return sample
+                owned, fds = fds, []  # _build closes them, whatever happens
+                return self._build(view, owned)
             if kind == _FORGET and size > 1 and (size - 1) % _ID_FORMAT.size == 0:
                 for (mem_id,) in _ID_FORMAT.iter_unpack(view[1:]):
                     self._mappings.pop(mem_id, None)
@@ -1095,14 +1127,27 @@ class SampleReceiver:
             _close_fds(fds)
 
     def _broken(self, what: str) -> FailError:
+        _shutdown(self._sock, socket.SHUT_RDWR)  # the sender takes back what it sent
         self._end()
         return FailError(message=f"protocol error from process {self.peer_pid}: {what}")
 
     def _build(self, view: memoryview, fds: list[int]) -> MediaSample:
         """A sample from a SAMPLE message; takes over ``fds`` (closes them in every case)."""
         try:
-            (_kind, token, sample_flags, type_flags, stream_id, actual, start, stop,
-             media_start, media_stop, media_type_size, count) = _SAMPLE_FORMAT.unpack_from(view)
+            (
+                _kind,
+                token,
+                sample_flags,
+                type_flags,
+                stream_id,
+                actual,
+                start,
+                stop,
+                media_start,
+                media_stop,
+                media_type_size,
+                count,
+            ) = _SAMPLE_FORMAT.unpack_from(view)
             offset = _SAMPLE_FORMAT.size
             entries = [
                 _BLOCK_FORMAT.unpack_from(view, offset + index * _BLOCK_FORMAT.size)
@@ -1111,11 +1156,20 @@ class SampleReceiver:
             offset += count * _BLOCK_FORMAT.size
             if offset + media_type_size != len(view) or count > _MAX_BLOCKS:
                 raise ValueError("inconsistent sizes")
-            media_type = (
-                _load_media_type(view[offset:]) if media_type_size else None
-            )
-            if sum(entry[-1] for entry in entries) != len(fds) or (count and not token):
+            media_type = _load_media_type(view[offset:]) if media_type_size else None
+            news = [entry[-1] for entry in entries]
+            if (
+                news.count(1) != len(fds)
+                or news.count(0) + len(fds) != count
+                or (count and not token)
+            ):
                 raise ValueError("file descriptors do not match the blocks")
+            if media_type is not None:
+                sample_flags |= AM_SAMPLE_TYPECHANGED  # it accompanies a media type
+            if sample_flags & ~SAMPLE_VALID_FLAGS or (
+                sample_flags & AM_SAMPLE_TYPECHANGED and media_type is None
+            ):
+                raise ValueError(f"sample flags 0x{sample_flags:X}")
         except (struct.error, ValueError, pickle.UnpicklingError, EOFError) as exc:
             _close_fds(fds)
             raise self._broken(f"malformed SAMPLE message ({exc})") from exc
@@ -1142,34 +1196,27 @@ class SampleReceiver:
                     offset=block_offset,
                     size=size,
                     align=align,
-                    flags=MemoryFlags(mflags) | MemoryFlags.READONLY,
+                    flags=_read_only_flags(mflags),
                 )
                 memory._ticket = ticket
                 blocks.append(memory)
-            if count == 0:
-                sample = MediaSample(None, None)  # type: ignore[arg-type]
-            else:
-                sample = MediaSample(None, blocks.pop(0))
-                while blocks:
-                    sample.AppendMemory(blocks.pop(0))  # type: ignore[attr-defined]
-            set_read_only = getattr(sample, "SetReadOnly", None)
-            if set_read_only is not None:
-                set_read_only(True)
-            if media_type is not None:
-                sample_flags |= 0x8  # AM_SAMPLE_TYPECHANGED accompanies a media type
-            sample.SetProperties(
-                SampleProperties(
-                    type_specific_flags=type_flags,
-                    sample_flags=sample_flags & ~SAMPLE_MEDIA_TIME_VALID,
-                    actual=actual,
-                    start=start,
-                    stop=stop,
-                    stream_id=stream_id,
-                    media_type=media_type,
-                )
-            )
-            if sample_flags & SAMPLE_MEDIA_TIME_VALID:
-                sample.SetMediaTime(media_start, media_stop)
+            sample = MediaSample(None, blocks.pop(0) if blocks else None)
+            while blocks:
+                sample.AppendMemory(blocks.pop(0))
+            if not 0 <= actual <= sample._size:
+                raise ValueError(f"actual data length {actual} outside 0..{sample._size}")
+            # Hot path, once per frame: the fields the sender read are set directly (checked
+            # above as SetProperties would), rather than through a SampleProperties.
+            sample._read_only = True
+            sample._flags = sample_flags
+            sample._type_flags = type_flags
+            sample._stream_id = stream_id
+            sample._actual = actual
+            sample._start = start
+            sample._stop = stop
+            sample._media_start = media_start
+            sample._media_stop = media_stop
+            sample._media_type = media_type
         except Exception as exc:
             # Whatever was built goes, without a release message: the ticket never reaches 0
             # (and the connection ends, so the sender takes the sample back).
@@ -1195,12 +1242,16 @@ class SampleReceiver:
         """Tell the sender a sample is released (any thread; never raises)."""
         if self._closed:
             return
-        message = bytes([_RELEASE]) + _ID_FORMAT.pack(token)
+        message = _RELEASE_FORMAT.pack(_RELEASE, token)
         try:
             with self._send_lock:
                 if self._closed:
                     return
-                _send_message(self._sock, message, [], time.monotonic() + self.release_timeout)
+                try:
+                    self._sock.send(message, _SEND_FLAGS)
+                except BlockingIOError:  # no room: wait for some, within release_timeout
+                    deadline = time.monotonic() + self.release_timeout
+                    _send_message(self._sock, message, [], deadline)
         except VfwTimeoutError:
             log.warning(
                 "%r: the sender did not read a release message for %.1f s; it gets the sample "

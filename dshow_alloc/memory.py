@@ -93,8 +93,11 @@ _NO_FLAGS = MemoryFlags(0)
 
 # GST_LOCK_FLAG_EXCLUSIVE: a holder's claim on a memory, counted in the share counter.
 _EXCLUSIVE = 4
-# Plain ints: ``~`` of an IntFlag member stays inside the flag's members and loses bits.
+# Plain ints: ``~`` of an IntFlag member stays inside the flag's members and loses bits, and
+# IntFlag operators cost a microsecond where int ones cost nanoseconds.
 _ACCESS = int(MapFlags.READWRITE)
+_WRITE = int(MapFlags.WRITE)
+_READONLY = int(MemoryFlags.READONLY)
 
 
 def _check_map_flags(flags: object) -> None:
@@ -138,13 +141,50 @@ class AllocationParams:
     """Bytes reserved after the data."""
 
 
+class _PyBuffer(ctypes.Structure):
+    """CPython's ``Py_buffer``, to read the address of a read-only buffer."""
+
+    _fields_ = [
+        ("buf", ctypes.c_void_p),
+        ("obj", ctypes.py_object),
+        ("len", ctypes.c_ssize_t),
+        ("itemsize", ctypes.c_ssize_t),
+        ("readonly", ctypes.c_int),
+        ("ndim", ctypes.c_int),
+        ("format", ctypes.c_char_p),
+        ("shape", ctypes.c_void_p),
+        ("strides", ctypes.c_void_p),
+        ("suboffsets", ctypes.c_void_p),
+        ("internal", ctypes.c_void_p),
+    ]
+
+
+_get_buffer = ctypes.pythonapi.PyObject_GetBuffer
+_get_buffer.argtypes = [ctypes.py_object, ctypes.POINTER(_PyBuffer), ctypes.c_int]
+_release_buffer = ctypes.pythonapi.PyBuffer_Release
+_release_buffer.argtypes = [ctypes.POINTER(_PyBuffer)]
+_PYBUF_SIMPLE = 0
+
+
 def buffer_address(buffer: Any) -> int:
-    """The address of the first byte of a buffer-protocol object (bytearray, mmap, bytes)."""
+    """The address of the first byte of a buffer-protocol object (bytearray, mmap, bytes,
+    read-only views and mappings too)."""
     if isinstance(buffer, bytes):
         address = ctypes.cast(ctypes.c_char_p(buffer), ctypes.c_void_p).value
         return int(address or 0)
-    if not memoryview(buffer).nbytes:
+    view = memoryview(buffer)
+    if not view.nbytes:
         return 0  # nothing to point at (ctypes refuses an empty buffer)
+    if view.readonly:
+        view.release()
+        info = _PyBuffer()
+        if _get_buffer(buffer, ctypes.byref(info), _PYBUF_SIMPLE) != 0:
+            raise TypeError(f"cannot read the address of a {type(buffer).__name__}")
+        try:
+            return int(info.buf or 0)
+        finally:
+            _release_buffer(ctypes.byref(info))
+    view.release()
     anchor = ctypes.c_char.from_buffer(buffer)
     try:
         return ctypes.addressof(anchor)
@@ -241,7 +281,7 @@ class Memory(ComObject):
         self.offset = offset
         self.size = size
         self.align = align
-        self.flags = MemoryFlags(flags)
+        self.flags = flags if flags.__class__ is MemoryFlags else MemoryFlags(flags)
         self.parent = parent
         # GstMiniObject lock state: exclusive holders, nested mappings, their access mode.
         self._share = 0
@@ -260,12 +300,13 @@ class Memory(ComObject):
 
     def _lock(self, flags: int) -> bool:
         """Take a lock per GStreamer's rules; False (nothing changed) when refused."""
+        flags = int(flags)  # plain int arithmetic: IntFlag operators are slow
         access = flags & _ACCESS
-        if access & MapFlags.WRITE and self.flags & MemoryFlags.READONLY:
+        if access & _WRITE and int(self.flags) & _READONLY:
             return False
         with self._mutex:
             share = self._share + (1 if flags & _EXCLUSIVE else 0)
-            if share >= 2 and (self._mode & MapFlags.WRITE or access & MapFlags.WRITE):
+            if share >= 2 and (self._mode & _WRITE or access & _WRITE):
                 return False
             if access:
                 if self._lock_count == 0:
@@ -455,7 +496,7 @@ class Memory(ComObject):
     def IsWritable(self) -> bool:
         """See `IMemory.IsWritable`."""
         self._check_alive()
-        return not self.flags & MemoryFlags.READONLY and self._share < 2
+        return not int(self.flags) & _READONLY and self._share < 2
 
     def _final_release(self) -> None:
         parent = self.parent

@@ -38,6 +38,7 @@ from dshow_alloc.hresult import (
 from dshow_alloc.mediatype import MediaType
 from dshow_alloc.memory import (
     _EXCLUSIVE,
+    _READONLY,
     AllocationParams,
     MapFlags,
     MapInfo,
@@ -475,10 +476,14 @@ class MediaSample(ComObject):
         """Recompute what is cached from the blocks: total size, first block, pointer view."""
         self._drop_view()
         mems = self._mems
-        self._size = sum(memory.size for memory in mems)
-        self._memory = mems[0] if mems else None
-        if len(mems) == 1 and not mems[0].flags & MemoryFlags.READONLY:
-            self._view = mems[0]._data_view()
+        if len(mems) == 1:
+            memory = self._memory = mems[0]
+            self._size = memory.size
+            if not int(memory.flags) & _READONLY:
+                self._view = memory._data_view()
+        else:
+            self._size = sum(memory.size for memory in mems)
+            self._memory = mems[0] if mems else None
 
     def _blocks_changed(self) -> None:
         """After a block was added, removed or replaced (GStreamer's TAG_MEMORY)."""
@@ -530,7 +535,7 @@ class MediaSample(ComObject):
         """Copy-on-write: give this sample its own copy of a block another holder shares (or
         of read-only memory), so that nobody else sees what is written."""
         memory = self._mems[index]
-        if memory._share == 1 and not memory.flags & MemoryFlags.READONLY:
+        if memory._share == 1 and not int(memory.flags) & _READONLY:
             return
         copy = memory.Copy()
         self._hold(copy)

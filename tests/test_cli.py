@@ -16,6 +16,9 @@ EXPECTED = [
     ("bare list pool pop+append (floor)", "ns/op"),
     ("two-thread handoff, pool of 4", "samples/s"),
     ("bare SimpleQueue handoff (floor)", "items/s"),
+    ("1080p NV12 to another process, dshow_alloc.ipc", "frames/s"),
+    ("1080p NV12 to another process, mp.Queue", "frames/s"),
+    ("ratio of the two above (ipc / mp.Queue)", "x"),
 ]
 
 
