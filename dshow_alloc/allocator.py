@@ -520,6 +520,11 @@ class MemAllocator(ComObject):
             with self._cond:
                 retired = self._retire_if_all_home_locked()
             _free_samples(retired)
+        if self._notify is not None:
+            self._notify_release()
+
+    def _notify_release(self) -> None:
+        """Tell the SetNotify callback that a sample came home (outside every lock)."""
         notify = self._notify
         if notify is not None:
             try:
@@ -558,12 +563,7 @@ class MemAllocator(ComObject):
         )
         sample._free_memory()
         _free_samples(retired)
-        notify = self._notify
-        if notify is not None:
-            try:
-                notify.NotifyRelease()
-            except Exception:
-                log.exception("NotifyRelease of %r raised; the sample is home regardless", notify)
+        self._notify_release()
 
     # -- IMemAllocatorCallbackTemp -------------------------------------------------------------
 

@@ -126,9 +126,9 @@ class Meta:
         """True when the meta cannot be removed."""
         return bool(self.flags & MetaFlags.LOCKED)
 
-    def copy_to(self, info: MetaInfo | None = None) -> Meta:
-        """A fresh, unpooled meta with the same (shallow-copied) fields."""
-        return Meta(info or self.info, self.fields)
+    def copy(self) -> Meta:
+        """A fresh, unpooled meta of the same API with the same (shallow-copied) fields."""
+        return Meta(self.info, self.fields)
 
     def __repr__(self) -> str:
         fields = ", ".join(f"{k}={v!r}" for k, v in self.fields.items())

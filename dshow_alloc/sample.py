@@ -799,7 +799,7 @@ class MediaSample(ComObject):
                     "merge": merge,
                 }
                 if transform(meta, dest, **context):
-                    dest._metas.append(meta.copy_to())
+                    dest._metas.append(meta.copy())
         except BaseException:
             dest.Release()
             raise
