@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from dshow_alloc import MemAllocator
 from dshow_alloc.testing import check_no_outstanding_samples
 
 
@@ -28,6 +29,16 @@ def no_leaks(request: pytest.FixtureRequest) -> Iterator[None]:
             break
         time.sleep(0.01)
     assert not extra, f"threads left running: {[t.name for t in extra]}"
+
+
+@pytest.fixture
+def pools() -> Iterator[list[MemAllocator]]:
+    """Allocators made by a test; decommitted at teardown so no waiter is left blocked."""
+    made: list[MemAllocator] = []
+    yield made
+    for allocator in made:
+        allocator.SetFlushing(False)
+        allocator.Decommit()
 
 
 def pytest_configure(config: pytest.Config) -> None:

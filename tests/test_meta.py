@@ -87,15 +87,6 @@ def sample() -> Iterator[MediaSample]:
         made.Release()
 
 
-@pytest.fixture
-def pools() -> Iterator[list[MemAllocator]]:
-    """Allocators made by a test; decommitted at teardown."""
-    made: list[MemAllocator] = []
-    yield made
-    for allocator in made:
-        allocator.Decommit()
-
-
 # -- registration ------------------------------------------------------------------------------
 
 
@@ -642,6 +633,20 @@ def test_transform_exception_propagates(sample: MediaSample) -> None:
     assert sample.IsWritable()
 
 
+def _check_tag_survival(sample: MediaSample, tag: str, kwargs: dict[str, Any], kept: bool) -> None:
+    """Copy ``sample`` with ``kwargs``; a meta tagged ``tag`` is kept (its transform asked once)
+    or dropped (its transform not asked)."""
+    spy = Spy(True)
+    info = register_meta(unique(tag), tags=(tag,), transform=spy)
+    sample.AddMeta(info)
+    copy = sample.Copy(**kwargs)
+    try:
+        assert (copy.GetMeta(info) is not None) is kept
+        assert len(spy.calls) == (1 if kept else 0)
+    finally:
+        copy.Release()
+
+
 @pytest.mark.parametrize(
     ("kwargs", "kept"),
     [
@@ -659,15 +664,7 @@ def test_memory_tag_on_a_single_block(
 ) -> None:
     """A "memory" meta survives whole copies (shallow or deep) and is dropped by region copies
     without its transform even being asked."""
-    spy = Spy(True)
-    info = register_meta(unique("mem"), tags=(TAG_MEMORY,), transform=spy)
-    sample.AddMeta(info)
-    copy = sample.Copy(**kwargs)
-    try:
-        assert (copy.GetMeta(info) is not None) is kept
-        assert len(spy.calls) == (1 if kept else 0)
-    finally:
-        copy.Release()
+    _check_tag_survival(sample, TAG_MEMORY, kwargs, kept)
 
 
 @pytest.mark.parametrize(
@@ -728,15 +725,7 @@ def test_merged_copy_has_the_bytes() -> None:
 )
 def test_memory_reference_tag(sample: MediaSample, kwargs: dict[str, Any], kept: bool) -> None:
     """A "memory-reference" meta is dropped by deep copies only (transform not asked)."""
-    spy = Spy(True)
-    info = register_meta(unique("ref"), tags=(TAG_MEMORY_REFERENCE,), transform=spy)
-    sample.AddMeta(info)
-    copy = sample.Copy(**kwargs)
-    try:
-        assert (copy.GetMeta(info) is not None) is kept
-        assert len(spy.calls) == (1 if kept else 0)
-    finally:
-        copy.Release()
+    _check_tag_survival(sample, TAG_MEMORY_REFERENCE, kwargs, kept)
 
 
 @pytest.mark.parametrize(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -33,16 +32,6 @@ from dshow_alloc.pool import PoolConfig
 from interfaces import IBufferPool
 
 TIMEOUT = 10.0
-
-
-@pytest.fixture
-def pools() -> Iterator[list[MemAllocator]]:
-    """Allocators made by a test; decommitted at teardown so no waiter is left blocked."""
-    made: list[MemAllocator] = []
-    yield made
-    for allocator in made:
-        allocator.SetFlushing(False)
-        allocator.Decommit()
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -41,16 +41,6 @@ from dshow_alloc.video import VIDEO_META
 
 SIZE = 64
 TIMEOUT = 10.0
-
-
-@pytest.fixture
-def pools() -> Iterator[list[MemAllocator]]:
-    """Allocators made by a test; decommitted at teardown so no waiter is left blocked."""
-    made: list[MemAllocator] = []
-    yield made
-    for allocator in made:
-        allocator.SetFlushing(False)
-        allocator.Decommit()
 
 
 def block(size: int, fill: int = 0) -> Any:
