@@ -3,13 +3,29 @@
 Layers, bottom up: `hresult` (errors), `com` (IUnknown base), `structs` and `mediatype`
 (value types), `memory` (memory blocks and their allocators), `sample` (IMediaSample2),
 `meta` and `video` (metas, VIDEO_META),
-`allocator` (IMemAllocator pool), `testing` (contract suites for your own implementations).
+`allocator` (IMemAllocator pool), `negotiation` (the allocation proposal), `pins`, `filters`
+(base classes), `elements` (tee, queue, renderers), `clock`, `graph`, and `testing` (contract
+suites for your own implementations).
 Interface declarations live in the top-level `interfaces` package; every ``I*`` name is
 re-exported here.
 """
 
 from dshow_alloc.allocator import MemAllocator, OutstandingSample
+from dshow_alloc.clock import ManualClock, SystemClock
 from dshow_alloc.com import ComObject, iid_of, query_interface
+from dshow_alloc.elements import CollectingRenderer, NullRenderer, QueueFilter, Tee
+from dshow_alloc.filters import (
+    BaseFilter,
+    RendererFilter,
+    SourceFilter,
+    SourceStream,
+    TransformFilter,
+    TransInPlaceFilter,
+    copy_sample,
+    copy_sample_properties,
+    size_allocator,
+)
+from dshow_alloc.graph import FilterGraph
 from dshow_alloc.hresult import (
     FAILED,
     HRESULT,
@@ -63,10 +79,13 @@ from dshow_alloc.mediatype import (
     MEDIASUBTYPE_YUY2,
     WAVE_FORMAT_IEEE_FLOAT,
     WAVE_FORMAT_PCM,
+    FORMAT_None,
     FORMAT_VideoInfo,
     FORMAT_WaveFormatEx,
+    MEDIASUBTYPE_None,
     MediaType,
     MEDIATYPE_Audio,
+    MEDIATYPE_Stream,
     MEDIATYPE_Video,
     VideoInfoHeader,
     WaveFormatEx,
@@ -95,6 +114,14 @@ from dshow_alloc.meta import (
     get_meta_info,
     register_meta,
 )
+from dshow_alloc.negotiation import (
+    AllocationQuery,
+    MetaProposal,
+    ParamProposal,
+    PoolProposal,
+    merge_queries,
+)
+from dshow_alloc.pins import BaseInputPin, BaseOutputPin, BasePin
 from dshow_alloc.pool import PoolConfig
 from dshow_alloc.sample import MAX_MEMORY, MediaSample, SampleMapInfo, Trace
 from dshow_alloc.structs import (
@@ -112,7 +139,13 @@ from dshow_alloc.structs import (
     AM_SAMPLE_TYPECHANGED,
     AM_STREAM_CONTROL,
     AM_STREAM_MEDIA,
+    EC_CLOCK_CHANGED,
+    EC_COMPLETE,
+    EC_ERRORABORT,
+    EC_PAUSED,
+    EC_USERABORT,
     AllocatorProperties,
+    EventCode,
     FilterInfo,
     FilterState,
     PinDirection,
@@ -121,9 +154,15 @@ from dshow_alloc.structs import (
 )
 from dshow_alloc.video import VIDEO_FORMATS, VIDEO_META, VideoLayout, video_layout, video_type
 from interfaces import (
+    IAllocationProposal,
     IBaseFilter,
     IBufferPool,
     IBufferSample,
+    IFilterGraph,
+    IGraphBuilder,
+    IMediaControl,
+    IMediaEvent,
+    IMediaEventSink,
     IMediaFilter,
     IMediaSample,
     IMediaSample2,
@@ -268,4 +307,43 @@ __all__ = [
     "set_default_allocator",
     "video_layout",
     "video_type",
+    "EC_CLOCK_CHANGED",
+    "EC_COMPLETE",
+    "EC_ERRORABORT",
+    "EC_PAUSED",
+    "EC_USERABORT",
+    "FORMAT_None",
+    "MEDIASUBTYPE_None",
+    "MEDIATYPE_Stream",
+    "IAllocationProposal",
+    "IFilterGraph",
+    "IGraphBuilder",
+    "IMediaControl",
+    "IMediaEvent",
+    "IMediaEventSink",
+    "ManualClock",
+    "SystemClock",
+    "CollectingRenderer",
+    "NullRenderer",
+    "QueueFilter",
+    "Tee",
+    "BaseFilter",
+    "RendererFilter",
+    "SourceFilter",
+    "SourceStream",
+    "TransformFilter",
+    "TransInPlaceFilter",
+    "copy_sample",
+    "copy_sample_properties",
+    "size_allocator",
+    "FilterGraph",
+    "AllocationQuery",
+    "MetaProposal",
+    "ParamProposal",
+    "PoolProposal",
+    "merge_queries",
+    "BaseInputPin",
+    "BaseOutputPin",
+    "BasePin",
+    "EventCode",
 ]

@@ -11,6 +11,7 @@ import attrs
 
 from dshow_alloc import __version__
 from dshow_alloc.bench import format_table, run_benchmarks
+from dshow_alloc.demo import demo_succeeded, run_demo
 
 __all__ = ["main"]
 
@@ -22,6 +23,28 @@ def _bench(args: argparse.Namespace) -> int:
     else:
         print(format_table(results))
     return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    report = run_demo(
+        frames=args.frames, width=args.width, height=args.height, fps=args.fps, sync=args.sync
+    )
+    print(report.format())
+    return 0 if demo_succeeded(report) else 1
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def _even(text: str) -> int:
+    value = _positive(text)
+    if value % 2:
+        raise argparse.ArgumentTypeError(f"must be even (NV12 halves it), got {text}")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -36,6 +59,13 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--quick", action="store_true", help="fewer repeats (less precise)")
     bench.add_argument("--json", action="store_true", help="print JSON instead of a table")
     bench.set_defaults(run=_bench)
+    demo = commands.add_parser("demo", help="run a filter graph on built-in defaults")
+    demo.add_argument("--frames", type=_positive, default=300, help="frames to send (300)")
+    demo.add_argument("--width", type=_even, default=320, help="frame width (320)")
+    demo.add_argument("--height", type=_even, default=240, help="frame height (240)")
+    demo.add_argument("--fps", type=_positive, default=30, help="frame rate (30)")
+    demo.add_argument("--sync", action="store_true", help="present frames in real time")
+    demo.set_defaults(run=_demo)
     return parser
 
 

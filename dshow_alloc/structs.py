@@ -30,9 +30,15 @@ __all__ = [
     "AM_SAMPLE_TYPECHANGED",
     "AM_STREAM_CONTROL",
     "AM_STREAM_MEDIA",
+    "EC_CLOCK_CHANGED",
+    "EC_COMPLETE",
+    "EC_ERRORABORT",
+    "EC_PAUSED",
+    "EC_USERABORT",
     "SAMPLE_MEDIA_TIME_VALID",
     "SAMPLE_VALID_FLAGS",
     "AllocatorProperties",
+    "EventCode",
     "FilterInfo",
     "FilterState",
     "PinDirection",
@@ -64,6 +70,28 @@ SAMPLE_VALID_FLAGS = 0x1FF
 # AM_SAMPLE2_PROPERTIES.dwStreamId values.
 AM_STREAM_MEDIA = 0
 AM_STREAM_CONTROL = 1
+
+
+class EventCode(enum.IntEnum):
+    """Filter graph event codes (evcode.h), as ``IMediaEvent.GetEvent`` reports them."""
+
+    EC_COMPLETE = 0x01
+    """Every renderer has seen end of stream (param1: S_OK; param2: 0 or the renderer)."""
+    EC_USERABORT = 0x02
+    """The user ended playback (param1, param2: 0)."""
+    EC_ERRORABORT = 0x03
+    """Streaming stopped on an error (param1: the HRESULT; param2: the exception or None)."""
+    EC_CLOCK_CHANGED = 0x0D
+    """The graph's reference clock changed (param1, param2: 0)."""
+    EC_PAUSED = 0x0E
+    """A pause request completed (param1: S_OK; param2: 0)."""
+
+
+EC_COMPLETE = EventCode.EC_COMPLETE
+EC_USERABORT = EventCode.EC_USERABORT
+EC_ERRORABORT = EventCode.EC_ERRORABORT
+EC_CLOCK_CHANGED = EventCode.EC_CLOCK_CHANGED
+EC_PAUSED = EventCode.EC_PAUSED
 
 _REFERENCE_TIME_MIN = -(2**63)
 _REFERENCE_TIME_MAX = 2**63 - 1

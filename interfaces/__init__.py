@@ -23,8 +23,15 @@ from interfaces.allocator import (
 )
 from interfaces.clock import IReferenceClock
 from interfaces.filters import IBaseFilter, IMediaFilter
+from interfaces.graph import (
+    IFilterGraph,
+    IGraphBuilder,
+    IMediaControl,
+    IMediaEvent,
+    IMediaEventSink,
+)
 from interfaces.memory import IMemory, IMemoryAllocator
-from interfaces.pins import IMemInputPin, IPin
+from interfaces.pins import IAllocationProposal, IMemInputPin, IPin
 from interfaces.sample import IBufferSample, IMediaSample, IMediaSample2
 from interfaces.unknown import IUnknown
 
@@ -41,7 +48,13 @@ __all__ = [
     "IBufferPool",
     "IPin",
     "IMemInputPin",
+    "IAllocationProposal",
     "IMediaFilter",
     "IBaseFilter",
     "IReferenceClock",
+    "IFilterGraph",
+    "IGraphBuilder",
+    "IMediaControl",
+    "IMediaEvent",
+    "IMediaEventSink",
 ]

@@ -13,11 +13,12 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from dshow_alloc.mediatype import MediaType
+    from dshow_alloc.negotiation import AllocationQuery
     from dshow_alloc.structs import AllocatorProperties, PinDirection, PinInfo
     from interfaces.allocator import IMemAllocator
     from interfaces.sample import IMediaSample
 
-__all__ = ["IMemInputPin", "IPin"]
+__all__ = ["IAllocationProposal", "IMemInputPin", "IPin"]
 
 
 class IPin(IUnknown):
@@ -349,4 +350,34 @@ class IMemInputPin(IUnknown):
         on synchronously answers for its downstream: True when any of its filter's connected
         output pins leads to a pin that may block (or does not provide `IMemInputPin`), True
         when it has no connected output, False only when every downstream pin says False.
+        """
+
+
+class IAllocationProposal(IUnknown):
+    """GStreamer's ALLOCATION query, answered by an input pin: what it proposes upstream use.
+
+    When an output pin completes a connection it asks the input pin, before the
+    ``IMemInputPin`` negotiation, to fill an ``AllocationQuery`` for the connection's media
+    type: ``pools`` (``PoolProposal(pool, size, min_buffers, max_buffers)``, where a None pool
+    means "these are my numbers, bring your own pool"), ``params`` (a memory allocator and
+    its ``AllocationParams``) and ``metas`` (the metas it understands, with parameters). The
+    output pin then decides: the first pool (a pool given there is its first-choice
+    allocator), the first params, and only the metas listed. Numbers widen the
+    ``GetAllocatorRequirements`` ones, never narrow them. A pin with nothing to propose leaves
+    the query empty and the negotiation is DirectShow's alone.
+
+    A filter that passes samples through unchanged (an in-place transform, a queue) forwards
+    the query downstream; a tee merges its branches' answers.
+
+    The IID is this project's own (the interface has no DirectShow counterpart).
+    """
+
+    taggedValue("iid", UUID("5b0f3a1e-7d2c-4c1e-9a61-70726f706f73"))
+
+    def ProposeAllocation(query: AllocationQuery) -> None:
+        """Add this pin's proposals to ``query`` (in place).
+
+        Raises:
+            COMError: when the pin cannot answer; the output pin then decides without a
+                proposal, as with a failed ``GetAllocatorRequirements``.
         """

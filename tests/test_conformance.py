@@ -21,7 +21,22 @@ import interfaces
 from dshow_alloc import (
     HRESULT,
     AllocatorProperties,
+    BaseFilter,
+    BaseInputPin,
+    BaseOutputPin,
+    CollectingRenderer,
     ComObject,
+    FilterGraph,
+    ManualClock,
+    NullRenderer,
+    QueueFilter,
+    RendererFilter,
+    SourceFilter,
+    SourceStream,
+    SystemClock,
+    Tee,
+    TransformFilter,
+    TransInPlaceFilter,
     MediaSample,
     MemAllocator,
     Memory,
@@ -31,9 +46,15 @@ from dshow_alloc import (
     SystemMemoryAllocator,
 )
 from interfaces import (
+    IAllocationProposal,
     IBaseFilter,
     IBufferPool,
     IBufferSample,
+    IFilterGraph,
+    IGraphBuilder,
+    IMediaControl,
+    IMediaEvent,
+    IMediaEventSink,
     IMediaFilter,
     IMediaSample,
     IMediaSample2,
@@ -102,7 +123,38 @@ def _com_object() -> Iterator[ComObject]:
     yield ComObject()
 
 
+@contextlib.contextmanager
+def _made(cls: type) -> Iterator[Any]:
+    yield cls()
+
+
+def _factory(cls: type) -> Callable[[], contextlib.AbstractContextManager[Any]]:
+    return lambda: _made(cls)
+
+
+@contextlib.contextmanager
+def _input_pin() -> Iterator[BaseInputPin]:
+    yield BaseInputPin(BaseFilter())
+
+
+@contextlib.contextmanager
+def _output_pin() -> Iterator[BaseOutputPin]:
+    yield BaseOutputPin(BaseFilter())
+
+
+@contextlib.contextmanager
+def _source_stream() -> Iterator[SourceStream]:
+    yield SourceFilter(buffer_size=8).output
+
+
+@contextlib.contextmanager
+def _graph() -> Iterator[FilterGraph]:
+    with FilterGraph() as graph:
+        yield graph
+
+
 Factory = Callable[[], contextlib.AbstractContextManager[Any]]
+FILTER = [IUnknown, IMediaFilter, IBaseFilter]
 
 #: (class, a factory of real instances, every interface the class claims).
 CLASSES: list[tuple[type, Factory, list[InterfaceClass]]] = [
@@ -117,6 +169,25 @@ CLASSES: list[tuple[type, Factory, list[InterfaceClass]]] = [
     (SystemMemoryAllocator, _system_allocator, [IUnknown, IMemoryAllocator]),
     (SharedMemoryAllocator, _shared_allocator, [IUnknown, IMemoryAllocator]),
     (ComObject, _com_object, [IUnknown]),
+    (BaseInputPin, _input_pin, [IUnknown, IPin, IMemInputPin, IAllocationProposal]),
+    (BaseOutputPin, _output_pin, [IUnknown, IPin]),
+    (SourceStream, _source_stream, [IUnknown, IPin]),
+    (BaseFilter, _factory(BaseFilter), FILTER),
+    (SourceFilter, _factory(SourceFilter), FILTER),
+    (TransformFilter, _factory(TransformFilter), FILTER),
+    (TransInPlaceFilter, _factory(TransInPlaceFilter), FILTER),
+    (RendererFilter, _factory(RendererFilter), FILTER),
+    (NullRenderer, _factory(NullRenderer), FILTER),
+    (CollectingRenderer, _factory(CollectingRenderer), FILTER),
+    (Tee, _factory(Tee), FILTER),
+    (QueueFilter, _factory(QueueFilter), FILTER),
+    (
+        FilterGraph,
+        _graph,
+        [IUnknown, IFilterGraph, IGraphBuilder, IMediaControl, IMediaEvent, IMediaEventSink],
+    ),
+    (SystemClock, _factory(SystemClock), [IUnknown, IReferenceClock]),
+    (ManualClock, _factory(ManualClock), [IUnknown, IReferenceClock]),
 ]
 
 TABLE = [
@@ -166,6 +237,11 @@ MISSES: list[tuple[type, Factory, InterfaceClass]] = [
     (SystemMemoryAllocator, _system_allocator, IMemAllocator),
     (SharedMemoryAllocator, _shared_allocator, IMemory),
     (ComObject, _com_object, IPin),
+    (BaseOutputPin, _output_pin, IMemInputPin),
+    (Tee, _factory(Tee), IPin),
+    (FilterGraph, _graph, IBaseFilter),
+    (SystemClock, _factory(SystemClock), IMemAllocator),
+    (ManualClock, _factory(ManualClock), IMediaSample),
 ]
 
 
@@ -234,6 +310,12 @@ IIDS: dict[str, str | None] = {
     "IMemoryAllocator": None,
     "IBufferPool": None,
     "IBufferSample": None,
+    "IAllocationProposal": None,
+    "IFilterGraph": "56a8689f-0ad4-11ce-b03a-0020af0ba770",
+    "IGraphBuilder": "56a868a9-0ad4-11ce-b03a-0020af0ba770",
+    "IMediaControl": "56a868b1-0ad4-11ce-b03a-0020af0ba770",
+    "IMediaEvent": "56a868b6-0ad4-11ce-b03a-0020af0ba770",
+    "IMediaEventSink": "56a868a2-0ad4-11ce-b03a-0020af0ba770",
 }
 
 

@@ -35,6 +35,6 @@ def test_readme_opens_with_the_two_commands() -> None:
     """The first lines are the install-and-run and install-and-test commands."""
     lines = README.read_text().splitlines()
     commands = lines[lines.index("```sh") + 1 : lines.index("```sh") + 3]
-    assert commands[0].endswith(".venv/bin/dshow-alloc bench")
+    assert commands[0].endswith(".venv/bin/dshow-alloc demo")
     assert commands[1].endswith(".venv/bin/python -m pytest")
     assert lines.index("```sh") < 4

@@ -13,6 +13,7 @@ Importing this package needs pytest (the ``test`` extra).
 """
 
 from dshow_alloc.testing.allocator import MemAllocatorContract
+from dshow_alloc.testing.clock import ReferenceClockContract
 from dshow_alloc.testing.leaks import OutstandingSamplesError, check_no_outstanding_samples
 from dshow_alloc.testing.memory import MemoryContract
 from dshow_alloc.testing.sample import MediaSampleContract
@@ -22,5 +23,6 @@ __all__ = [
     "MemAllocatorContract",
     "MemoryContract",
     "OutstandingSamplesError",
+    "ReferenceClockContract",
     "check_no_outstanding_samples",
 ]

@@ -1,0 +1,461 @@
+"""Built-in filters: `Tee`, `QueueFilter`, `NullRenderer` and `CollectingRenderer`."""
+
+from __future__ import annotations
+
+import collections
+import logging
+import threading
+from typing import Any
+
+from dshow_alloc.filters import (
+    BaseFilter,
+    RendererFilter,
+    _PassThroughFilter,
+    _PassThroughOutputPin,
+    copy_sample,
+    size_allocator,
+)
+from dshow_alloc.hresult import (
+    UnexpectedError,
+    VfwNotConnectedError,
+    VfwSampleTimeNotSetError,
+    VfwWrongStateError,
+)
+from dshow_alloc.mediatype import MediaType
+from dshow_alloc.negotiation import AllocationQuery, PoolProposal, merge_queries
+from dshow_alloc.pins import BaseInputPin, BaseOutputPin, BasePin
+from dshow_alloc.sample import MediaSample
+from dshow_alloc.structs import AllocatorProperties, FilterState
+from interfaces import IAllocationProposal, IBufferSample
+
+__all__ = ["CollectingRenderer", "NullRenderer", "QueueFilter", "Tee"]
+
+log = logging.getLogger(__name__)
+
+_STOPPED = FilterState.State_Stopped
+_JOIN_TIMEOUT = 5.0
+
+
+# -- Tee -------------------------------------------------------------------------------------
+
+
+class _TeeOutputPin(BaseOutputPin):
+    """A tee branch: it hands on the tee's input allocator read-only when downstream takes
+    it (``shared``), else negotiates its own and each sample is copied for it."""
+
+    _filter: Tee
+
+    def __init__(self, filter: Tee, name: str) -> None:
+        super().__init__(filter, name)
+        self.shared = False
+        """True when this branch receives the upstream samples themselves (read-only)."""
+
+    def DecideAllocator(self, input_pin: Any) -> Any:
+        """The tee input's allocator, read-only; else ``CBaseOutputPin``'s negotiation."""
+        upstream = self._filter.input.peek_allocator()
+        if upstream is not None:
+            self._ask_proposal(input_pin)
+            try:
+                input_pin.NotifyAllocator(upstream, True)
+                self.shared = True
+                return upstream
+            except Exception as exc:
+                log.debug("%r: downstream refused the shared allocator (%s)", self, exc)
+        self.shared = False
+        return super().DecideAllocator(input_pin)
+
+    def own_allocator(self) -> Any:
+        """Negotiate an allocator of this branch's own (``CBaseOutputPin``'s way)."""
+        self.shared = False
+        return BaseOutputPin.DecideAllocator(self, self._input)
+
+    def BreakConnect(self) -> None:
+        """Drop the connection; a shared allocator is the upstream's to decommit."""
+        if self.shared:
+            self._allocator = None
+        self.shared = False
+        super().BreakConnect()
+
+
+class Tee(BaseFilter):
+    """DirectShow's infinite tee: one input, and always exactly one unconnected output pin.
+
+    Each sample is delivered to every connected branch, marked read-only (`IBufferSample`)
+    and on the same allocator for every branch that accepts it read-only; a branch that
+    refuses gets a copy from its own allocator. A branch that raises does not stop the others:
+    the tee delivers to all, then raises the first error. ``Receive`` returns False only
+    when every branch refused (all flushing).
+
+    Allocation: the tee's input proposes the merge of its branches' proposals (largest size,
+    alignment, prefix and padding; summed minimum counts; the metas every branch accepts).
+    Connecting a branch makes the upstream pin negotiate again, so the merge includes it.
+    """
+
+    def __init__(self, *, name: str | None = None) -> None:
+        super().__init__(name=name)
+        self.input = self.add_pin(BaseInputPin(self, "Input"))
+        self._next_output = 1
+        self._branches: list[_TeeOutputPin] = []
+        self._add_spare()
+
+    def _add_spare(self) -> None:
+        self.add_pin(_TeeOutputPin(self, f"Output{self._next_output}"))
+        self._next_output += 1
+
+    def branches(self) -> list[_TeeOutputPin]:
+        """The connected output pins."""
+        return list(self._branches)
+
+    # -- types -----------------------------------------------------------------------------
+
+    def check_connect(self, pin: BasePin, peer: Any) -> None:
+        """A branch connects only once the input is (E_UNEXPECTED, as a transform's output)."""
+        if pin is not self.input and not self.input.is_connected():
+            raise UnexpectedError(message="connect the tee's input pin first")
+
+    def check_media_type(self, pin: BasePin, media_type: MediaType) -> bool:
+        """The input takes any type; a branch only the input's, once it is connected."""
+        if pin is self.input:
+            return all(
+                media_type.matches(branch.ConnectionMediaType()) for branch in self._branches
+            )
+        if not self.input.is_connected():
+            raise VfwNotConnectedError(message="connect the tee's input pin first")
+        return self.input.ConnectionMediaType().matches(media_type)
+
+    def get_media_type(self, pin: BasePin, position: int) -> MediaType | None:
+        """A branch offers the input's type."""
+        if pin is not self.input and position == 0 and self.input.is_connected():
+            return self.input.ConnectionMediaType()
+        return None
+
+    # -- connections -----------------------------------------------------------------------
+
+    def complete_connect(self, pin: BasePin, peer: Any) -> None:
+        """A new branch: renegotiate upstream (the merge now includes it), keep a spare pin."""
+        if not isinstance(pin, _TeeOutputPin):
+            return
+        self._branches.append(pin)
+        try:
+            upstream = self.input.ConnectedTo() if self.input.is_connected() else None
+            if isinstance(upstream, BaseOutputPin):
+                upstream.reconfigure()
+        except Exception:
+            self._branches.remove(pin)
+            raise
+        if all(out.is_connected() for out in self.output_pins()):
+            self._add_spare()
+
+    def break_connect(self, pin: BasePin) -> None:
+        """A branch went: drop its pin when another spare remains."""
+        if pin in self._branches:
+            self._branches.remove(pin)
+        if isinstance(pin, _TeeOutputPin):
+            spares = [
+                out for out in self.output_pins() if out is not pin and not out.is_connected()
+            ]
+            if spares and pin in self._pins and len(self.output_pins()) > 1:
+                self._pins.remove(pin)
+
+    def accept_allocator(self, pin: BaseInputPin, allocator: Any, read_only: bool) -> None:
+        """Offer the new upstream allocator to every branch, read-only."""
+        for branch in self._branches:
+            try:
+                branch.input_pin.NotifyAllocator(allocator, True)
+            except Exception as exc:
+                log.debug("%r refused the shared allocator (%s)", branch, exc)
+                if branch.shared:
+                    branch._allocator = branch.own_allocator()
+                continue
+            if not branch.shared and branch._allocator is not None:
+                branch._allocator.Decommit()
+            branch._allocator, branch.shared = allocator, True
+
+    def propose_allocation(self, pin: BaseInputPin, query: AllocationQuery) -> None:
+        """The merge of the branches' proposals (``GetAllocatorRequirements`` counting as a
+        proposal for a branch that makes none)."""
+        answers = []
+        for branch in self._branches:
+            peer = branch.input_pin
+            answer = AllocationQuery(query.media_type)
+            if IAllocationProposal.providedBy(peer):
+                peer.ProposeAllocation(answer)
+            if not answer.pools:
+                try:
+                    needs = peer.GetAllocatorRequirements()
+                except Exception:
+                    needs = None
+                if isinstance(needs, AllocatorProperties) and (needs.buffer_size or needs.buffers):
+                    answer.add_pool(None, needs.buffer_size, needs.buffers, 0)
+            answers.append(answer)
+        merged = merge_queries(query.media_type, answers)
+        query.pools.extend(merged.pools)
+        query.params.extend(merged.params)
+        query.metas.extend(merged.metas)
+
+    def decide_buffer_size(
+        self, pin: BaseOutputPin, allocator: Any, request: AllocatorProperties
+    ) -> None:
+        """A copying branch's samples are as large as the upstream ones."""
+        upstream = self.input.peek_allocator()
+        size = upstream.GetProperties().buffer_size if upstream is not None else 0
+        size_allocator(
+            allocator, request, buffer_size=size or pin.ConnectionMediaType().sample_size
+        )
+
+    # -- streaming -------------------------------------------------------------------------
+
+    def receive(self, pin: BaseInputPin, sample: Any) -> bool:
+        """Deliver to every branch (see the class docstring)."""
+        if sample.__class__ is MediaSample:
+            sample._read_only = True
+        elif IBufferSample.providedBy(sample):
+            sample.SetReadOnly(True)
+        accepted = not self._branches
+        error: Exception | None = None
+        for branch in self._branches:
+            try:
+                if branch.shared:
+                    accepted = branch.Deliver(sample) or accepted
+                    continue
+                copy = branch.GetDeliveryBuffer()
+                try:
+                    copy_sample(sample, copy)
+                    accepted = branch.Deliver(copy) or accepted
+                finally:
+                    copy.Release()
+            except Exception as exc:
+                error = error or exc
+        if error is not None:
+            raise error
+        return accepted
+
+
+# -- Queue -----------------------------------------------------------------------------------
+
+_SAMPLE, _EOS, _SEGMENT = range(3)
+
+
+class _QueueOutputPin(_PassThroughOutputPin):
+    """The queue's output: a streaming thread of its own delivers what the input queued."""
+
+    _filter: QueueFilter
+
+    def __init__(self, filter: QueueFilter, name: str = "Output") -> None:
+        super().__init__(filter, name)
+        self._thread: threading.Thread | None = None
+
+    def Active(self) -> None:
+        """Commit, then start the thread."""
+        super().Active()
+        self._filter._stopping = False
+        self._filter._error = None
+        self._thread = threading.Thread(
+            target=self._filter._push, name=f"{self._filter.name} queue", daemon=True
+        )
+        self._thread.start()
+
+    def Inactive(self) -> None:
+        """Stop and join the thread, then release what is still queued."""
+        queue = self._filter
+        with queue._cond:
+            queue._stopping = True
+            queue._cond.notify_all()
+        try:
+            super().Inactive()
+        finally:
+            thread, self._thread = self._thread, None
+            if thread is not None:
+                thread.join(_JOIN_TIMEOUT)
+                if thread.is_alive():
+                    log.warning("%s did not stop within %.0f s", thread.name, _JOIN_TIMEOUT)
+            queue._drop_queued()
+
+
+class QueueFilter(_PassThroughFilter):
+    """A bounded thread boundary, as GStreamer's queue: ``Receive`` queues the sample (with
+    its own reference) and returns; a thread of the queue's delivers downstream.
+
+    ``max_size`` samples fit; ``Receive`` blocks while the queue is full, until there is
+    room, a flush, or a stop. End of stream and new segments travel in order with the
+    samples. A flush drops what is queued. When a downstream ``Receive`` fails, the queue
+    drops what follows and the next ``Receive`` raises that error, so upstream stops too.
+    """
+
+    def __init__(self, *, name: str | None = None, max_size: int = 16) -> None:
+        if max_size.__class__ is not int or max_size < 1:
+            raise ValueError(f"max_size must be an int >= 1, got {max_size!r}")
+        BaseFilter.__init__(self, name=name)
+        self.max_size = max_size
+        self.input = self.add_pin(BaseInputPin(self, "Input"))
+        self.output = self.add_pin(_QueueOutputPin(self))
+        self._items: collections.deque[tuple[int, Any]] = collections.deque()
+        self._cond = threading.Condition()
+        self._stopping = False
+        self._error: BaseException | None = None
+        self.high_water = 0
+        """The most samples queued at once."""
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def receive_can_block(self, pin: BaseInputPin) -> bool:
+        """A full queue blocks."""
+        return True
+
+    def propose_allocation(self, pin: BaseInputPin, query: AllocationQuery) -> None:
+        """Downstream's proposal, with room for a full queue: ``max_size`` more samples in
+        the first pool's minimum (upstream then blocks on the full queue, not on its pool)."""
+        super().propose_allocation(pin, query)
+        if query.pools:
+            first = query.pools[0]
+            query.pools[0] = PoolProposal(
+                first.pool, first.size, first.min_buffers + self.max_size, 0
+            )
+        else:
+            query.add_pool(None, 0, self.max_size, 0)
+
+    def state_changed(self, old: FilterState, new: FilterState) -> None:
+        """Wake producers blocked on a full queue when stopping."""
+        if new is _STOPPED:
+            with self._cond:
+                self._cond.notify_all()
+
+    def receive(self, pin: BaseInputPin, sample: Any) -> bool:
+        """Queue ``sample`` (blocking while full)."""
+        items = self._items
+        with self._cond:
+            while len(items) >= self.max_size and self._error is None:
+                if self._state is _STOPPED or pin.flushing:
+                    break
+                self._cond.wait()
+            if self._state is _STOPPED:
+                raise VfwWrongStateError(message=f"{self!r} stopped")
+            if pin.flushing:
+                return False
+            if self._error is not None:
+                raise self._error
+            sample.AddRef()
+            items.append((_SAMPLE, sample))
+            if len(items) > self.high_water:
+                self.high_water = len(items)
+            self._cond.notify_all()
+        return True
+
+    def _enqueue(self, kind: int, value: Any) -> None:
+        with self._cond:
+            self._items.append((kind, value))
+            self._cond.notify_all()
+
+    def end_of_stream(self, pin: BaseInputPin) -> None:
+        """Queued, in order with the samples."""
+        self._enqueue(_EOS, None)
+
+    def new_segment(self, pin: BaseInputPin, start: int, stop: int, rate: float) -> None:
+        """Queued, in order with the samples."""
+        self._enqueue(_SEGMENT, (start, stop, rate))
+
+    def begin_flush(self, pin: BaseInputPin) -> None:
+        """Drop what is queued, wake a blocked producer, and flush downstream."""
+        self._drop_queued()
+        super().begin_flush(pin)
+
+    def end_flush(self, pin: BaseInputPin) -> None:
+        """Flush downstream ends; a stored downstream error is forgotten."""
+        super().end_flush(pin)
+        self._error = None
+
+    def _drop_queued(self) -> None:
+        with self._cond:
+            dropped, self._items = list(self._items), collections.deque()
+            self._cond.notify_all()
+        for kind, value in dropped:
+            if kind == _SAMPLE:
+                value.Release()
+
+    def _push(self) -> None:
+        """The queue's streaming thread."""
+        items, cond, output = self._items, self._cond, self.output
+        while True:
+            with cond:
+                while not self._items and not self._stopping:
+                    cond.wait()
+                if self._stopping:
+                    return
+                items = self._items
+                kind, value = items.popleft()
+                cond.notify_all()
+            if kind == _SAMPLE:
+                self._deliver(output, value)
+            elif kind == _EOS:
+                self._forward(output.DeliverEndOfStream)
+            else:
+                self._forward(output.DeliverNewSegment, *value)
+
+    def _deliver(self, output: BaseOutputPin, sample: Any) -> None:
+        try:
+            if self._error is not None or self.input.flushing:
+                return
+            if output._allocator is self.input._allocator:
+                output.Deliver(sample)
+                return
+            copy = output.GetDeliveryBuffer()
+            try:
+                copy_sample(sample, copy)
+                output.Deliver(copy)
+            finally:
+                copy.Release()
+        except Exception as exc:
+            log.debug("%r: downstream failed (%r); dropping until a flush", self, exc)
+            with self._cond:
+                self._error = exc
+                self._cond.notify_all()
+        finally:
+            sample.Release()
+
+    def _forward(self, call: Any, *args: Any) -> None:
+        if self._error is not None:
+            return
+        try:
+            call(*args)
+        except Exception as exc:
+            log.debug("%r: downstream event failed: %r", self, exc)
+
+
+# -- renderers -------------------------------------------------------------------------------
+
+
+class NullRenderer(RendererFilter):
+    """Takes any type and presents nothing (GStreamer's fakesink); ``sync`` is off by
+    default. ``rendered`` counts the samples."""
+
+    def __init__(self, *, name: str | None = None, sync: bool = False) -> None:
+        super().__init__(name=name, sync=sync)
+
+    def DoRenderSample(self, sample: Any) -> None:
+        """Nothing."""
+
+
+class CollectingRenderer(RendererFilter):
+    """Keeps a copy of every sample's data and times, for tests and examples.
+
+    ``data`` holds the bytes (``GetActualDataLength`` of them), ``times`` the ``(start,
+    stop)`` pairs (None for a sample without a time), ``read_only`` whether each sample
+    arrived read-only.
+    """
+
+    def __init__(self, *, name: str | None = None, sync: bool = False) -> None:
+        super().__init__(name=name, sync=sync)
+        self.data: list[bytes] = []
+        self.times: list[tuple[int, int | None] | None] = []
+        self.read_only: list[bool] = []
+
+    def DoRenderSample(self, sample: Any) -> None:
+        """Record ``sample``."""
+        length = sample.GetActualDataLength()
+        self.data.append(bytes(sample.GetPointer()[:length]))
+        try:
+            self.times.append(sample.GetTime())
+        except VfwSampleTimeNotSetError:
+            self.times.append(None)
+        self.read_only.append(bool(IBufferSample.providedBy(sample) and sample.IsReadOnly()))

@@ -1,0 +1,367 @@
+"""The filter graph manager: filters, connections, state for all, clock and events."""
+
+from __future__ import annotations
+
+import collections
+import itertools
+import logging
+import threading
+import time
+from types import TracebackType
+from typing import Any
+
+from zope.interface import implementer
+
+from dshow_alloc.clock import SystemClock
+from dshow_alloc.com import ComObject
+from dshow_alloc.hresult import (
+    AbortError,
+    InvalidArgError,
+    PointerError,
+    VfwNotConnectedError,
+    VfwNotFoundError,
+    VfwNotInGraphError,
+    VfwNotStoppedError,
+)
+from dshow_alloc.mediatype import MediaType
+from dshow_alloc.structs import (
+    EC_CLOCK_CHANGED,
+    EC_COMPLETE,
+    EC_ERRORABORT,
+    EC_USERABORT,
+    FilterState,
+    PinDirection,
+)
+from interfaces import (
+    IBaseFilter,
+    IGraphBuilder,
+    IMediaControl,
+    IMediaEvent,
+    IMediaEventSink,
+    IPin,
+    IReferenceClock,
+)
+
+__all__ = ["FilterGraph"]
+
+log = logging.getLogger(__name__)
+
+_STOPPED = FilterState.State_Stopped
+_PAUSED = FilterState.State_Paused
+_RUNNING = FilterState.State_Running
+#: How far ahead of the clock ``Run`` puts stream time 0 (10 ms, as DirectShow's graph).
+RUN_LATENCY = 100_000
+_ABORTS = (EC_ERRORABORT, EC_USERABORT)
+
+
+def _seconds(timeout_ms: int) -> float | None:
+    if timeout_ms.__class__ is not int:
+        raise TypeError(f"timeout_ms must be an int, not {type(timeout_ms).__name__}")
+    return None if timeout_ms < 0 else timeout_ms / 1000
+
+
+@implementer(IGraphBuilder, IMediaControl, IMediaEvent, IMediaEventSink)
+class FilterGraph(ComObject):
+    """``CLSID_FilterGraph``: build a graph of filters, run it, and hear how it ends.
+
+    The graph's clock is a `SystemClock` unless ``clock`` or ``SetSyncSource`` says
+    otherwise (None: no clock, renderers present at once). State changes reach the filters
+    downstream first. Use it as a context manager to stop it on the way out.
+    """
+
+    def __init__(self, *, clock: Any = ...) -> None:
+        super().__init__()
+        self._lock = threading.RLock()  # state changes and graph building
+        self._events: collections.deque[tuple[int, Any, Any]] = collections.deque()
+        self._event_cond = threading.Condition()  # never held while calling a filter
+        self._filters: dict[str, Any] = {}
+        self._state = _STOPPED
+        self._clock: Any = SystemClock() if clock is ... else clock
+        if self._clock is not None and not IReferenceClock.providedBy(self._clock):
+            raise TypeError("clock must provide IReferenceClock or be None")
+        self._renderers_left = 0
+        self._completion: int | None = None
+
+    def __repr__(self) -> str:
+        return f"<FilterGraph {self._state.name} filters={list(self._filters)}>"
+
+    def __enter__(self) -> FilterGraph:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.Stop()
+
+    # -- IFilterGraph --------------------------------------------------------------------------
+
+    def _check_stopped(self) -> None:
+        if self._state is not _STOPPED:
+            raise VfwNotStoppedError(message="stop the graph first")
+
+    def AddFilter(self, filter: Any, name: str | None = None) -> str:
+        """See `IFilterGraph.AddFilter`."""
+        if filter is None:
+            raise PointerError(message="AddFilter needs a filter")
+        if not IBaseFilter.providedBy(filter):
+            raise TypeError(f"AddFilter takes an IBaseFilter, not {type(filter).__name__}")
+        if name is not None and not isinstance(name, str):
+            raise TypeError(f"name must be a str or None, not {type(name).__name__}")
+        with self._lock:
+            self._check_stopped()
+            if any(other is filter for other in self._filters.values()):
+                raise InvalidArgError(message=f"{filter!r} is already in the graph")
+            base = name or getattr(filter, "name", None) or type(filter).__name__
+            unique, number = base, 0
+            while unique in self._filters:
+                number += 1
+                unique = f"{base} {number:04d}"
+            filter.JoinFilterGraph(self, unique)
+            try:
+                filter.SetSyncSource(self._clock)
+            except Exception:
+                filter.JoinFilterGraph(None, None)
+                raise
+            self._filters[unique] = filter
+            return unique
+
+    def RemoveFilter(self, filter: Any) -> None:
+        """See `IFilterGraph.RemoveFilter`."""
+        with self._lock:
+            name = self._name_of(filter)
+            self._check_stopped()
+            for pin in filter.EnumPins():
+                if _connected(pin):
+                    pin.ConnectedTo().Disconnect()
+                    pin.Disconnect()
+            del self._filters[name]
+            filter.JoinFilterGraph(None, None)
+
+    def _name_of(self, filter: Any) -> str:
+        for name, other in self._filters.items():
+            if other is filter:
+                return name
+        raise VfwNotFoundError(message=f"{filter!r} is not in this graph")
+
+    def EnumFilters(self) -> list[Any]:
+        """See `IFilterGraph.EnumFilters`."""
+        return list(self._filters.values())
+
+    def FindFilterByName(self, name: str) -> Any:
+        """See `IFilterGraph.FindFilterByName`."""
+        try:
+            return self._filters[name]
+        except KeyError:
+            raise VfwNotFoundError(message=f"no filter is named {name!r}") from None
+
+    def _check_pin_in_graph(self, pin: Any) -> None:
+        if pin is None:
+            raise PointerError(message="a pin is None")
+        if not IPin.providedBy(pin):
+            raise TypeError(f"expected an IPin, not {type(pin).__name__}")
+        owner = pin.QueryPinInfo().filter
+        if not any(other is owner for other in self._filters.values()):
+            raise VfwNotInGraphError(message=f"{pin!r} belongs to a filter outside this graph")
+
+    def ConnectDirect(self, out_pin: Any, in_pin: Any, media_type: MediaType | None = None) -> None:
+        """See `IFilterGraph.ConnectDirect`."""
+        with self._lock:
+            self._check_pin_in_graph(out_pin)
+            self._check_pin_in_graph(in_pin)
+            out_pin.Connect(in_pin, media_type)
+
+    def Connect(self, out_pin: Any, in_pin: Any) -> None:
+        """See `IGraphBuilder.Connect`."""
+        self.ConnectDirect(out_pin, in_pin, None)
+
+    def Disconnect(self, pin: Any) -> bool:
+        """See `IFilterGraph.Disconnect`."""
+        with self._lock:
+            self._check_pin_in_graph(pin)
+            return bool(pin.Disconnect())
+
+    def SetDefaultSyncSource(self) -> None:
+        """See `IFilterGraph.SetDefaultSyncSource`."""
+        self.SetSyncSource(SystemClock())
+
+    def connect_chain(self, *filters: Any) -> None:
+        """Add the filters not in the graph yet, then connect each one's first unconnected
+        output pin to the next one's first unconnected input pin."""
+        with self._lock:
+            for filter in filters:
+                if not any(other is filter for other in self._filters.values()):
+                    self.AddFilter(filter)
+            for upstream, downstream in itertools.pairwise(filters):
+                self.Connect(
+                    _free_pin(upstream, PinDirection.PINDIR_OUTPUT),
+                    _free_pin(downstream, PinDirection.PINDIR_INPUT),
+                )
+
+    # -- clock -------------------------------------------------------------------------------
+
+    def SetSyncSource(self, clock: Any) -> None:
+        """Give every filter ``clock`` (None: none); only while stopped."""
+        if clock is not None and not IReferenceClock.providedBy(clock):
+            raise TypeError(f"SetSyncSource takes an IReferenceClock or None, not {type(clock)}")
+        with self._lock:
+            self._check_stopped()
+            for filter in self._filters.values():
+                filter.SetSyncSource(clock)
+            self._clock = clock
+        self.Notify(EC_CLOCK_CHANGED, 0, 0)
+
+    def GetSyncSource(self) -> Any:
+        """The graph's clock, or None."""
+        return self._clock
+
+    # -- IMediaControl -------------------------------------------------------------------------
+
+    def _downstream_first(self) -> list[Any]:
+        """The filters ordered so that every filter comes before those feeding it."""
+        filters = list(self._filters.values())
+        ordered: list[Any] = []
+        seen: set[int] = set()
+
+        def visit(filter: Any) -> None:
+            if id(filter) in seen:
+                return
+            seen.add(id(filter))
+            for pin in filter.EnumPins():
+                if pin.QueryDirection() is PinDirection.PINDIR_OUTPUT and _connected(pin):
+                    visit(pin.ConnectedTo().QueryPinInfo().filter)
+            ordered.append(filter)
+
+        for filter in filters:
+            visit(filter)
+        return [filter for filter in ordered if any(filter is f for f in filters)]
+
+    def Pause(self) -> None:
+        """See `IMediaControl.Pause`."""
+        with self._lock:
+            self._pause_locked()
+
+    def _pause_locked(self) -> None:
+        if self._state is _STOPPED:
+            with self._event_cond:
+                self._completion = None
+                self._renderers_left = sum(map(_is_active_renderer, self._filters.values()))
+        try:
+            for filter in self._downstream_first():
+                filter.Pause()
+        except Exception:
+            self._stop_all()
+            raise
+        self._state = _PAUSED
+
+    def Run(self) -> None:
+        """See `IMediaControl.Run`."""
+        with self._lock:
+            if self._state is _RUNNING:
+                return
+            if self._state is _STOPPED:
+                self._pause_locked()
+            start = self._clock.GetTime() + RUN_LATENCY if self._clock is not None else 0
+            try:
+                for filter in self._downstream_first():
+                    filter.Run(start)
+            except Exception:
+                self._stop_all()
+                raise
+            self._state = _RUNNING
+
+    def Stop(self) -> None:
+        """See `IMediaControl.Stop`."""
+        with self._lock:
+            first = self._stop_all()
+        if first is not None:
+            raise first
+
+    def _stop_all(self) -> Exception | None:
+        first: Exception | None = None
+        for filter in self._downstream_first():
+            try:
+                filter.Stop()
+            except Exception as exc:
+                log.debug("stopping %r failed: %r", filter, exc)
+                first = first or exc
+        self._state = _STOPPED
+        return first
+
+    def GetState(self, timeout_ms: int) -> FilterState:
+        """See `IMediaControl.GetState`."""
+        seconds = _seconds(timeout_ms)
+        deadline = None if seconds is None else time.monotonic() + seconds
+        for filter in list(self._filters.values()):
+            left = -1 if deadline is None else max(0, int((deadline - time.monotonic()) * 1000))
+            filter.GetState(left)
+        return self._state
+
+    # -- events --------------------------------------------------------------------------------
+
+    def Notify(self, code: int, param1: Any, param2: Any) -> None:
+        """See `IMediaEventSink.Notify`. A renderer's EC_COMPLETE is counted: the application
+        gets one EC_COMPLETE when every renderer has sent one."""
+        with self._event_cond:
+            if code == EC_COMPLETE and param2 is not None and param2 != 0:
+                self._renderers_left -= 1
+                if self._renderers_left > 0:
+                    return
+                param2 = 0
+            self._events.append((int(code), param1, param2))
+            if self._completion is None and (code == EC_COMPLETE or code in _ABORTS):
+                self._completion = int(code)
+            self._event_cond.notify_all()
+
+    def abort(self) -> None:
+        """Report EC_USERABORT (the user ended playback, as closing a video window does)."""
+        self.Notify(EC_USERABORT, 0, 0)
+
+    def GetEvent(self, timeout_ms: int) -> tuple[int, Any, Any]:
+        """See `IMediaEvent.GetEvent`."""
+        seconds = _seconds(timeout_ms)
+        with self._event_cond:
+            if not self._event_cond.wait_for(lambda: self._events, seconds):
+                raise AbortError(message=f"no event within {timeout_ms} ms")
+            return self._events.popleft()
+
+    def WaitForCompletion(self, timeout_ms: int) -> int:
+        """See `IMediaEvent.WaitForCompletion`."""
+        seconds = _seconds(timeout_ms)
+        with self._event_cond:
+            if not self._event_cond.wait_for(lambda: self._completion is not None, seconds):
+                raise AbortError(message=f"the stream did not end within {timeout_ms} ms")
+            assert self._completion is not None
+            return self._completion
+
+    def events(self) -> list[tuple[int, Any, Any]]:
+        """Remove and return every queued event (oldest first), without waiting."""
+        with self._event_cond:
+            taken, self._events = list(self._events), collections.deque()
+            return taken
+
+
+def _free_pin(filter: Any, direction: PinDirection) -> Any:
+    for pin in filter.EnumPins():
+        if pin.QueryDirection() is direction and not _connected(pin):
+            return pin
+    kind = "output" if direction is PinDirection.PINDIR_OUTPUT else "input"
+    raise VfwNotFoundError(message=f"{filter!r} has no unconnected {kind} pin")
+
+
+def _connected(pin: Any) -> bool:
+    try:
+        pin.ConnectedTo()
+    except VfwNotConnectedError:
+        return False
+    return True
+
+
+def _is_active_renderer(filter: Any) -> bool:
+    """A renderer with a connected input pin: the graph waits for its end of stream."""
+    return bool(getattr(filter, "is_renderer", False)) and any(
+        pin.QueryDirection() is PinDirection.PINDIR_INPUT and _connected(pin)
+        for pin in filter.EnumPins()
+    )
