@@ -15,13 +15,17 @@ from typing import Any
 import attrs
 
 from dshow_alloc.allocator import MemAllocator
+from dshow_alloc.bench_gst import gst_peer_rate
 from dshow_alloc.bench_ipc import bench_queue, bench_shared_memory
 from dshow_alloc.elements import NullRenderer
 from dshow_alloc.filters import SourceFilter, TransInPlaceFilter
 from dshow_alloc.graph import FilterGraph
 from dshow_alloc.structs import EC_COMPLETE, AllocatorProperties
 
-__all__ = ["BenchResult", "format_table", "run_benchmarks"]
+__all__ = ["GST_PEER", "BenchResult", "format_table", "run_benchmarks"]
+
+#: The name of the GStreamer peer's row.
+GST_PEER = "GStreamer appsrc ! identity ! fakesink, pooled 64 B, Python thread"
 
 
 @attrs.frozen
@@ -191,7 +195,8 @@ def run_benchmarks(quick: bool = False) -> list[BenchResult]:
     number, repeat, handoffs = (20_000, 3, 20_000) if quick else (200_000, 7, 200_000)
     shared = bench_shared_memory(quick=quick)
     queued = bench_queue(quick=quick)
-    return [
+    graph = bench_graph_chain(handoffs, min(repeat, 3))
+    results = [
         BenchResult(
             "GetBuffer+SetTime+Release (uncontended)",
             bench_cycle(number, repeat),
@@ -210,7 +215,7 @@ def run_benchmarks(quick: bool = False) -> list[BenchResult]:
         ),
         BenchResult(
             "graph: source -> in-place -> null renderer, 64 B",
-            bench_graph_chain(handoffs, min(repeat, 3)),
+            graph,
             "samples/s",
             ">= 150000",
         ),
@@ -218,6 +223,14 @@ def run_benchmarks(quick: bool = False) -> list[BenchResult]:
         BenchResult("1080p NV12 to another process, mp.Queue", queued, "frames/s"),
         BenchResult("ratio of the two above (ipc / mp.Queue)", shared / queued, "x", ">= 30"),
     ]
+    # The peer to beat, where Debian's GStreamer and PyGObject are installed (.ci/run does).
+    peer = gst_peer_rate(handoffs)
+    if peer is not None:
+        results += [
+            BenchResult(GST_PEER, peer, "buffers/s"),
+            BenchResult("ratio graph / GStreamer peer", graph / peer, "x", ">= 1"),
+        ]
+    return results
 
 
 def format_table(results: list[BenchResult]) -> str:

@@ -9,6 +9,8 @@ import zlib
 
 import pytest
 
+from dshow_alloc.bench import GST_PEER
+from dshow_alloc.bench_gst import gst_peer_report
 from dshow_alloc.cli import main
 from dshow_alloc.demo import run_demo
 
@@ -23,6 +25,8 @@ EXPECTED = [
     ("1080p NV12 to another process, mp.Queue", "frames/s"),
     ("ratio of the two above (ipc / mp.Queue)", "x"),
 ]
+if gst_peer_report(100).get("error") is None:  # Debian's GStreamer is there (.ci/run installs it)
+    EXPECTED += [(GST_PEER, "buffers/s"), ("ratio graph / GStreamer peer", "x")]
 
 
 @pytest.mark.timeout(120)
