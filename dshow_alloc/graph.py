@@ -81,6 +81,8 @@ class FilterGraph(ComObject):
             raise TypeError("clock must provide IReferenceClock or be None")
         self._renderers_left = 0
         self._completion: int | None = None
+        self._start = 0
+        self._paused_at: int | None = None  # clock time of a pause from Running
 
     def __repr__(self) -> str:
         return f"<FilterGraph {self._state.name} filters={list(self._filters)}>"
@@ -244,7 +246,10 @@ class FilterGraph(ComObject):
             self._pause_locked()
 
     def _pause_locked(self) -> None:
+        if self._state is _RUNNING and self._clock is not None:
+            self._paused_at = self._clock.GetTime()
         if self._state is _STOPPED:
+            self._paused_at = None
             with self._event_cond:
                 self._completion = None
                 self._renderers_left = sum(map(_is_active_renderer, self._filters.values()))
@@ -257,13 +262,23 @@ class FilterGraph(ComObject):
         self._state = _PAUSED
 
     def Run(self) -> None:
-        """See `IMediaControl.Run`."""
+        """See `IMediaControl.Run`. Resuming from a pause keeps stream time where it stood:
+        the start time moves on by the time spent paused."""
         with self._lock:
             if self._state is _RUNNING:
                 return
             if self._state is _STOPPED:
                 self._pause_locked()
-            start = self._clock.GetTime() + RUN_LATENCY if self._clock is not None else 0
+            start = 0
+            if self._clock is not None:
+                now = self._clock.GetTime()
+                if self._paused_at is not None:
+                    # Resuming: stream time stood still while paused (IMediaFilter::Run).
+                    start = self._start + (now - self._paused_at)
+                else:
+                    start = now + RUN_LATENCY
+            self._paused_at = None
+            self._start = start
             try:
                 for filter in self._downstream_first():
                     filter.Run(start)
@@ -302,10 +317,11 @@ class FilterGraph(ComObject):
     # -- events --------------------------------------------------------------------------------
 
     def Notify(self, code: int, param1: Any, param2: Any) -> None:
-        """See `IMediaEventSink.Notify`. A renderer's EC_COMPLETE is counted: the application
-        gets one EC_COMPLETE when every renderer has sent one."""
+        """See `IMediaEventSink.Notify`. An EC_COMPLETE naming a filter (a renderer's) is
+        counted: the application gets one EC_COMPLETE, param2 0, once every renderer has sent
+        one."""
         with self._event_cond:
-            if code == EC_COMPLETE and param2 is not None and param2 != 0:
+            if code == EC_COMPLETE and IBaseFilter.providedBy(param2):
                 self._renderers_left -= 1
                 if self._renderers_left > 0:
                     return

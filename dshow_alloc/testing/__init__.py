@@ -14,6 +14,7 @@ Importing this package needs pytest (the ``test`` extra).
 
 from dshow_alloc.testing.allocator import MemAllocatorContract
 from dshow_alloc.testing.clock import ReferenceClockContract
+from dshow_alloc.testing.graph import assert_all_home, graph_allocators, wait_until
 from dshow_alloc.testing.leaks import OutstandingSamplesError, check_no_outstanding_samples
 from dshow_alloc.testing.memory import MemoryContract
 from dshow_alloc.testing.sample import MediaSampleContract
@@ -24,5 +25,8 @@ __all__ = [
     "MemoryContract",
     "OutstandingSamplesError",
     "ReferenceClockContract",
+    "assert_all_home",
     "check_no_outstanding_samples",
+    "graph_allocators",
+    "wait_until",
 ]
