@@ -12,8 +12,9 @@ from dshow_alloc.filters import (
     RendererFilter,
     _PassThroughFilter,
     _PassThroughOutputPin,
-    copy_sample,
-    size_allocator,
+    deliver_copy,
+    join_streaming_thread,
+    size_like_upstream,
 )
 from dshow_alloc.hresult import (
     UnexpectedError,
@@ -33,7 +34,6 @@ __all__ = ["CollectingRenderer", "NullRenderer", "QueueFilter", "Tee"]
 log = logging.getLogger(__name__)
 
 _STOPPED = FilterState.State_Stopped
-_JOIN_TIMEOUT = 5.0
 
 
 # -- Tee -------------------------------------------------------------------------------------
@@ -197,11 +197,7 @@ class Tee(BaseFilter):
         self, pin: BaseOutputPin, allocator: Any, request: AllocatorProperties
     ) -> None:
         """A copying branch's samples are as large as the upstream ones."""
-        upstream = self.input.peek_allocator()
-        size = upstream.GetProperties().buffer_size if upstream is not None else 0
-        size_allocator(
-            allocator, request, buffer_size=size or pin.ConnectionMediaType().sample_size
-        )
+        size_like_upstream(self.input, pin, allocator, request)
 
     # -- streaming -------------------------------------------------------------------------
 
@@ -215,15 +211,10 @@ class Tee(BaseFilter):
         error: Exception | None = None
         for branch in self._branches:
             try:
-                if branch.shared:
-                    accepted = branch.Deliver(sample) or accepted
-                    continue
-                copy = branch.GetDeliveryBuffer()
-                try:
-                    copy_sample(sample, copy)
-                    accepted = branch.Deliver(copy) or accepted
-                finally:
-                    copy.Release()
+                delivered = (
+                    branch.Deliver(sample) if branch.shared else deliver_copy(branch, sample)
+                )
+                accepted = delivered or accepted
             except Exception as exc:
                 error = error or exc
         if error is not None:
@@ -265,10 +256,7 @@ class _QueueOutputPin(_PassThroughOutputPin):
             super().Inactive()
         finally:
             thread, self._thread = self._thread, None
-            if thread is not None:
-                thread.join(_JOIN_TIMEOUT)
-                if thread.is_alive():
-                    log.warning("%s did not stop within %.0f s", thread.name, _JOIN_TIMEOUT)
+            join_streaming_thread(thread)
             queue._drop_queued()
 
 
@@ -398,13 +386,8 @@ class QueueFilter(_PassThroughFilter):
                 return
             if output._allocator is self.input._allocator:
                 output.Deliver(sample)
-                return
-            copy = output.GetDeliveryBuffer()
-            try:
-                copy_sample(sample, copy)
-                output.Deliver(copy)
-            finally:
-                copy.Release()
+            else:
+                deliver_copy(output, sample)
         except Exception as exc:
             log.debug("%r: downstream failed (%r); dropping until a flush", self, exc)
             with self._cond:

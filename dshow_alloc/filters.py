@@ -72,7 +72,11 @@ __all__ = [
     "TransformFilter",
     "copy_sample",
     "copy_sample_properties",
+    "deliver_copy",
+    "join_streaming_thread",
     "size_allocator",
+    "size_like_upstream",
+    "upstream_buffer_size",
 ]
 
 log = logging.getLogger(__name__)
@@ -124,6 +128,41 @@ def size_allocator(
     ):
         raise FailError(message=f"the allocator gave {actual}, less than {wanted}")
     return actual
+
+
+def upstream_buffer_size(input_pin: BaseInputPin) -> int:
+    """The sample size of the allocator ``input_pin`` was given (0 without one)."""
+    upstream = input_pin.peek_allocator()
+    return upstream.GetProperties().buffer_size if upstream is not None else 0
+
+
+def size_like_upstream(
+    input_pin: BaseInputPin, pin: BaseOutputPin, allocator: Any, request: AllocatorProperties
+) -> None:
+    """``DecideBufferSize`` for an output pin that copies ``input_pin``'s samples: as large as
+    the upstream ones (else the connection type's sample size)."""
+    size = upstream_buffer_size(input_pin) or pin.ConnectionMediaType().sample_size
+    size_allocator(allocator, request, buffer_size=size)
+
+
+def deliver_copy(output: BaseOutputPin, sample: Any) -> bool:
+    """Deliver a copy of ``sample`` from ``output``'s own allocator (a branch or queue whose
+    downstream would not take the upstream samples)."""
+    copy = output.GetDeliveryBuffer()
+    try:
+        copy_sample(sample, copy)
+        return output.Deliver(copy)
+    finally:
+        copy.Release()
+
+
+def join_streaming_thread(thread: threading.Thread | None) -> None:
+    """Join a pin's streaming thread (not from itself); a thread stuck in a hook is logged."""
+    if thread is None or thread is threading.current_thread():
+        return
+    thread.join(_JOIN_TIMEOUT)
+    if thread.is_alive():
+        log.warning("%s did not stop within %.0f s", thread.name, _JOIN_TIMEOUT)
 
 
 def copy_sample_properties(source: Any, target: Any) -> None:
@@ -489,10 +528,7 @@ class SourceStream(BaseOutputPin):
             super().Inactive()
         finally:
             thread, self._thread = self._thread, None
-            if thread is not None and thread is not threading.current_thread():
-                thread.join(_JOIN_TIMEOUT)
-                if thread.is_alive():
-                    log.warning("%s did not stop within %.0f s", thread.name, _JOIN_TIMEOUT)
+            join_streaming_thread(thread)
 
     def _stream(self) -> None:
         fill = (
@@ -589,14 +625,13 @@ class SourceFilter(BaseFilter):
         size_allocator(allocator, request, buffers=self.buffers, buffer_size=self.buffer_size)
 
     def get_media_type(self, pin: BasePin, position: int) -> MediaType | None:
-        """The pin's (or this filter's) ``GetMediaType``."""
-        getter = pin.GetMediaType if type(pin).GetMediaType is not BasePin.GetMediaType else None
-        return getter(position) if getter is not None else self.GetMediaType(position)
+        """``GetMediaType`` (a `SourceStream` overriding it never asks here)."""
+        return self.GetMediaType(position)
 
     def check_media_type(self, pin: BasePin, media_type: MediaType) -> bool:
-        """Accept the types ``GetMediaType`` offers (a partial one matches)."""
+        """Accept the types the pin's ``GetMediaType`` offers (a partial one matches)."""
         position = 0
-        while (offered := self.get_media_type(pin, position)) is not None:
+        while (offered := pin.GetMediaType(position)) is not None:
             if offered == media_type or (
                 offered.is_partially_specified() and offered.matches(media_type)
             ):
@@ -611,11 +646,8 @@ class SourceFilter(BaseFilter):
     def decide_buffer_size(
         self, pin: BaseOutputPin, allocator: Any, request: AllocatorProperties
     ) -> None:
-        """``DecideBufferSize``: the pin's override, else the filter's."""
-        if type(pin).DecideBufferSize is not BaseOutputPin.DecideBufferSize:
-            pin.DecideBufferSize(allocator, request)
-        else:
-            self.DecideBufferSize(allocator, request)
+        """``DecideBufferSize`` (a `SourceStream` overriding it never asks here)."""
+        self.DecideBufferSize(allocator, request)
 
 
 # -- transforms ------------------------------------------------------------------------------
@@ -654,10 +686,7 @@ class TransformFilter(BaseFilter):
     def DecideBufferSize(self, allocator: Any, request: AllocatorProperties) -> None:
         """Size the output allocator. Default: ``request``, with samples as large as the
         output type's sample size or the input allocator's samples."""
-        size = self.output.ConnectionMediaType().sample_size
-        upstream = self.input.peek_allocator()
-        if size == 0 and upstream is not None:
-            size = upstream.GetProperties().buffer_size
+        size = self.output.ConnectionMediaType().sample_size or upstream_buffer_size(self.input)
         size_allocator(allocator, request, buffer_size=size)
 
     def Transform(self, in_sample: Any, out_sample: Any) -> bool | None:
@@ -846,11 +875,7 @@ class _PassThroughFilter(BaseFilter):
         self, pin: BaseOutputPin, allocator: Any, request: AllocatorProperties
     ) -> None:
         """Samples as large as the input allocator's (for the copy path)."""
-        upstream = self.input.peek_allocator()
-        size = upstream.GetProperties().buffer_size if upstream is not None else 0
-        size_allocator(
-            allocator, request, buffer_size=size or pin.ConnectionMediaType().sample_size
-        )
+        size_like_upstream(self.input, pin, allocator, request)
 
 
 class TransInPlaceFilter(_PassThroughFilter):
@@ -885,6 +910,7 @@ class TransInPlaceFilter(_PassThroughFilter):
         output = self.output
         if output._connected is None:
             raise VfwNotConnectedError(message=f"{output!r} is not connected")
+        # Hot path: passes_through(), inlined.
         if output._allocator is pin._allocator and not (pin._read_only and self.modifies_data):
             try:
                 keep = self.Transform(sample)
