@@ -114,6 +114,7 @@ class MemAllocator(ComObject):
     """
 
     __slots__ = (
+        "_blocked",
         "_committed",
         "_cond",
         "_config",
@@ -124,13 +125,16 @@ class MemAllocator(ComObject):
         "_flushing",
         "_free",
         "_growing",
+        "_made",
         "_memory_allocator",
         "_next_index",
         "_notify",
         "_props",
         "_ready",
         "_samples",
+        "_served",
         "_waiters",
+        "_waits",
         "name",
         "starvation_warning",
         "trace",
@@ -184,6 +188,11 @@ class MemAllocator(ComObject):
         self._notify: Any = None
         self._next_index = 0  # numbers new samples; discarded samples' numbers are not reused
         self._discarded = 0
+        # Statistics for reports: never reset, read without a lock.
+        self._served = 0  # GetBuffer calls that returned a sample
+        self._made = 0  # samples ever made
+        self._waits = 0  # GetBuffer calls that had to wait for a release
+        self._blocked = 0.0  # seconds spent waiting
         _live.add(self)
 
     def __repr__(self) -> str:
@@ -296,6 +305,7 @@ class MemAllocator(ComObject):
             with self._cond:
                 if not self._committed and not self._samples and self._config is config:
                     self._next_index = len(samples)
+                    self._made += len(samples)
                     self._samples = samples
                     self._free[:] = samples[::-1]  # sample #0 is handed out first
                     self._open_locked()
@@ -417,6 +427,7 @@ class MemAllocator(ComObject):
             sample = self._wait_for_sample(flags, timeout)
         sample._pooled = False
         sample._refs = 1
+        self._served += 1  # statistics; an increment racing another thread's may be lost
         if self.trace:
             sample._trace = Trace(
                 threading.current_thread().name, traceback.extract_stack(limit=16)[:-1]
@@ -433,6 +444,7 @@ class MemAllocator(ComObject):
         with self._cond:
             index = self._next_index
             self._next_index += 1
+            self._made += 1
         try:
             (sample,) = self._allocate(config, range(index, index + 1))
         except BaseException:
@@ -452,7 +464,7 @@ class MemAllocator(ComObject):
         deadline = None if timeout is None else time.monotonic() + timeout
         warn_after = self.starvation_warning
         started = time.monotonic()
-        warned = False
+        warned = waited = False
         with self._cond:
             decommits, flushes = self._decommits, self._flushes
             self._waiters += 1
@@ -483,7 +495,12 @@ class MemAllocator(ComObject):
                             self._warn_starved(now - started)
                         elif wait is None or until_warning < wait:
                             wait = until_warning
+                    if not waited:
+                        waited = True
+                        self._waits += 1
+                    began = time.monotonic()
                     self._cond.wait(wait)
+                    self._blocked += time.monotonic() - began
             finally:
                 self._waiters -= 1
 
@@ -604,6 +621,28 @@ class MemAllocator(ComObject):
     def allocated(self) -> int:
         """How many samples exist (0 once a Decommit completed)."""
         return len(self._samples)
+
+    @property
+    def made(self) -> int:
+        """How many samples the allocator has made since it was created (each commit makes
+        its set; a growing pool adds to it)."""
+        return self._made
+
+    @property
+    def served(self) -> int:
+        """How many samples ``GetBuffer`` handed out since the allocator was created (a
+        statistic: under heavy contention from several threads a count may be missed)."""
+        return self._served
+
+    @property
+    def waits(self) -> int:
+        """How many times a ``GetBuffer`` waited for a sample to come home."""
+        return self._waits
+
+    @property
+    def blocked_seconds(self) -> float:
+        """Total seconds ``GetBuffer`` calls spent waiting for a sample to come home."""
+        return self._blocked
 
     def outstanding(self) -> list[OutstandingSample]:
         """The samples away from home, with their counts and (when tracing) where they went."""

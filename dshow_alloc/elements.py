@@ -24,7 +24,7 @@ from dshow_alloc.hresult import (
 )
 from dshow_alloc.mediatype import MediaType
 from dshow_alloc.negotiation import AllocationQuery, PoolProposal, merge_queries
-from dshow_alloc.pins import BaseInputPin, BaseOutputPin, BasePin
+from dshow_alloc.pins import BaseInputPin, BaseOutputPin, BasePin, pin_label
 from dshow_alloc.sample import MediaSample
 from dshow_alloc.structs import AllocatorProperties, FilterState
 from interfaces import IAllocationProposal, IBufferSample
@@ -58,6 +58,7 @@ class _TeeOutputPin(BaseOutputPin):
             try:
                 input_pin.NotifyAllocator(upstream, True)
                 self.shared = True
+                self.allocator_origin = f"shared read-only from {pin_label(self._filter.input)}"
                 return upstream
             except Exception as exc:
                 log.debug("%r: downstream refused the shared allocator (%s)", self, exc)
@@ -96,6 +97,8 @@ class Tee(BaseFilter):
         self.input = self.add_pin(BaseInputPin(self, "Input"))
         self._next_output = 1
         self._branches: list[_TeeOutputPin] = []
+        self.copies = 0
+        """Samples copied for branches that would not take the shared ones."""
         self._add_spare()
 
     def _add_spare(self) -> None:
@@ -170,6 +173,7 @@ class Tee(BaseFilter):
             if not branch.shared and branch._allocator is not None:
                 branch._allocator.Decommit()
             branch._allocator, branch.shared = allocator, True
+            branch.allocator_origin = f"shared read-only from {pin_label(pin)}"
 
     def propose_allocation(self, pin: BaseInputPin, query: AllocationQuery) -> None:
         """The merge of the branches' proposals (``GetAllocatorRequirements`` counting as a
@@ -211,9 +215,11 @@ class Tee(BaseFilter):
         error: Exception | None = None
         for branch in self._branches:
             try:
-                delivered = (
-                    branch.Deliver(sample) if branch.shared else deliver_copy(branch, sample)
-                )
+                if branch.shared:
+                    delivered = branch.Deliver(sample)
+                else:
+                    self.copies += 1
+                    delivered = deliver_copy(branch, sample)
                 accepted = delivered or accepted
             except Exception as exc:
                 error = error or exc
@@ -283,6 +289,8 @@ class QueueFilter(_PassThroughFilter):
         self._error: BaseException | None = None
         self.high_water = 0
         """The most samples queued at once."""
+        self.copies = 0
+        """Samples copied because downstream would not take the upstream allocator's."""
 
     def __len__(self) -> int:
         return len(self._items)
@@ -387,6 +395,7 @@ class QueueFilter(_PassThroughFilter):
             if output._allocator is self.input._allocator:
                 output.Deliver(sample)
             else:
+                self.copies += 1
                 deliver_copy(output, sample)
         except Exception as exc:
             log.debug("%r: downstream failed (%r); dropping until a flush", self, exc)

@@ -45,7 +45,7 @@ from dshow_alloc.hresult import (
 )
 from dshow_alloc.mediatype import FORMAT_None, MEDIASUBTYPE_None, MediaType, MEDIATYPE_Stream
 from dshow_alloc.negotiation import AllocationQuery
-from dshow_alloc.pins import BaseInputPin, BaseOutputPin, BasePin, error_hresult
+from dshow_alloc.pins import BaseInputPin, BaseOutputPin, BasePin, error_hresult, pin_label
 from dshow_alloc.sample import MediaSample
 from dshow_alloc.structs import (
     AM_SAMPLE_DATADISCONTINUITY,
@@ -621,8 +621,12 @@ class SourceFilter(BaseFilter):
         return self.media_type if position == 0 else None
 
     def DecideBufferSize(self, allocator: Any, request: AllocatorProperties) -> None:
-        """Ask for at least ``buffers`` samples of ``buffer_size`` bytes (and ``request``)."""
-        size_allocator(allocator, request, buffers=self.buffers, buffer_size=self.buffer_size)
+        """Ask for at least ``buffers`` samples of ``buffer_size`` bytes, or of the connection
+        type's sample size when that is larger (and at least ``request``)."""
+        output = self.output
+        connected = output.ConnectionMediaType().sample_size if output.is_connected() else 0
+        size = max(self.buffer_size, connected)
+        size_allocator(allocator, request, buffers=self.buffers, buffer_size=size)
 
     def get_media_type(self, pin: BasePin, position: int) -> MediaType | None:
         """``GetMediaType`` (a `SourceStream` overriding it never asks here)."""
@@ -766,6 +770,7 @@ class _PassThroughOutputPin(BaseOutputPin):
             self._ask_proposal(input_pin)
             try:
                 input_pin.NotifyAllocator(upstream, upstream_pin.read_only)
+                self.allocator_origin = f"passed through from {pin_label(upstream_pin._connected)}"
                 return upstream
             except Exception as exc:
                 log.debug("%r: downstream refused the upstream allocator (%s)", self, exc)
@@ -828,6 +833,7 @@ class _PassThroughFilter(BaseFilter):
             log.debug("%r: downstream refused the allocator (%s); copying", self, exc)
             return
         old, output._allocator = output._allocator, allocator
+        output.allocator_origin = f"passed through from {pin_label(pin._connected)}"
         if old is not None and old is not allocator:
             old.Decommit()
 
@@ -954,7 +960,9 @@ class RendererFilter(BaseFilter):
         self.input = self.add_pin(BaseInputPin(self, "In"))
         self._wake = threading.Event()
         self._prerolled = threading.Event()
+        self._complete_lock = threading.Lock()
         self._complete_sent = False
+        self._ended = False  # end_of_stream has run (not merely been flagged by the pin)
         self.rendered = 0
         """Samples presented since the filter last paused from Stopped."""
 
@@ -992,17 +1000,20 @@ class RendererFilter(BaseFilter):
         arrived while paused."""
         if new is _STOPPED:
             self._prerolled.clear()
-            self._complete_sent = False
+            with self._complete_lock:
+                self._complete_sent = self._ended = False
         elif old is _STOPPED:
             self.rendered = 0
-        if new is _RUNNING and self.input.end_of_stream:
+        if new is _RUNNING and self._ended:
             self._send_complete()
         self._wake.set()
 
     def _send_complete(self) -> None:
-        if not self._complete_sent:
+        with self._complete_lock:
+            if self._complete_sent:
+                return
             self._complete_sent = True
-            self.notify_event(EC_COMPLETE, _S_OK, self)
+        self.notify_event(EC_COMPLETE, _S_OK, self)
 
     def receive(self, pin: BaseInputPin, sample: Any) -> bool:
         """Wait for the sample's time (or for Run), then ``DoRenderSample``."""
@@ -1052,7 +1063,10 @@ class RendererFilter(BaseFilter):
                 return True
 
     def end_of_stream(self, pin: BaseInputPin) -> None:
-        """Completion: EC_COMPLETE now when running, else at ``Run``."""
+        """Completion: EC_COMPLETE now when running, else at ``Run``. A subclass finishing
+        its work (a file sink closing its file) does it before calling this: completion is
+        never reported before this has run, even when ``Run`` comes meanwhile."""
+        self._ended = True  # before reading the state: a Run after this sees it
         self._prerolled.set()
         if self._state is _RUNNING:
             self._send_complete()
@@ -1063,7 +1077,8 @@ class RendererFilter(BaseFilter):
 
     def end_flush(self, pin: BaseInputPin) -> None:
         """A new stream follows: completion and preroll start over."""
-        self._complete_sent = False
+        with self._complete_lock:
+            self._complete_sent = self._ended = False
         if self._state is _PAUSED:
             self._prerolled.clear()
 

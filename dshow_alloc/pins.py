@@ -77,6 +77,17 @@ _MAX_TIME = 2**63 - 1
 _REFUSALS = (FailError, InvalidArgError, VfwTypeNotAcceptedError)
 
 
+def pin_label(pin: Any) -> str:
+    """``"filter.pin"``: a pin's filter name and pin id, for messages and reports."""
+    try:
+        info = pin.QueryPinInfo()
+        owner = info.filter
+        name = getattr(owner, "name", None) or owner.QueryFilterInfo().name
+        return f"{name}.{pin.QueryId()}"
+    except Exception:
+        return repr(pin)
+
+
 def error_hresult(exc: BaseException) -> int:
     """The HRESULT an exception stands for: its own for a `COMError`, E_FAIL otherwise."""
     return exc.hresult if isinstance(exc, COMError) else int(FailError.code)
@@ -542,6 +553,10 @@ class BaseOutputPin(BasePin):
         """The metas the downstream pin listed in its allocation proposal: attach only these."""
         self.last_query: AllocationQuery | None = None
         """The allocation proposal of the last negotiation, None if there was none."""
+        self.allocator_origin = ""
+        """Who provided the allocator, for people reading a graph: ``"proposed by f.In"``,
+        ``"provided by f.In"`` (the input pin's ``GetAllocator``), ``"made by f.Output"``
+        (``InitAllocator``), or a pass-through's ``"passed through from f.Output"``."""
 
     @property
     def allocator(self) -> Any:
@@ -575,6 +590,7 @@ class BaseOutputPin(BasePin):
         allocator, self._allocator = self._allocator, None
         self._input, self._receive = None, _not_connected
         self.metas, self.last_query = frozenset(), None
+        self.allocator_origin = ""
         try:
             if allocator is not None:
                 allocator.Decommit()
@@ -600,11 +616,14 @@ class BaseOutputPin(BasePin):
             proposed = query.pools[0].pool if query is not None and query.pools else None
             allocator = proposed if proposed is not None else input_pin.GetAllocator()
             self._size_and_notify(input_pin, allocator, request, query)
+            verb = "proposed" if proposed is not None else "provided"
+            self.allocator_origin = f"{verb} by {pin_label(input_pin)}"
             return allocator
         except Exception as exc:
             log.debug("%r: the input pin's allocator failed (%s); making our own", self, exc)
         allocator = self.InitAllocator()
         self._size_and_notify(input_pin, allocator, request, query)
+        self.allocator_origin = f"made by {pin_label(self)}"
         return allocator
 
     def _ask_proposal(self, input_pin: Any) -> AllocationQuery | None:

@@ -34,7 +34,14 @@ from dshow_alloc.mediatype import (
 )
 from dshow_alloc.meta import TAG_MEMORY, Meta, register_meta
 
-__all__ = ["VIDEO_META", "VIDEO_FORMATS", "VideoLayout", "video_layout", "video_type"]
+__all__ = [
+    "VIDEO_FORMATS",
+    "VIDEO_META",
+    "VideoLayout",
+    "video_format",
+    "video_layout",
+    "video_type",
+]
 
 
 @attrs.frozen
@@ -147,6 +154,18 @@ def _format_of(media_type: MediaType) -> _Format:
     if not isinstance(media_type.format, VideoInfoHeader):
         raise ValueError("the media type has no VideoInfoHeader format block")
     return fmt
+
+
+def video_format(media_type: MediaType) -> str | None:
+    """The format name of a raw video type this module knows (``"NV12"``), else None."""
+    fmt = _BY_SUBTYPE.get(media_type.subtype)
+    if (
+        fmt is None
+        or media_type.major_type != MEDIATYPE_Video
+        or not isinstance(media_type.format, VideoInfoHeader)
+    ):
+        return None
+    return fmt.name
 
 
 def video_layout(media_type: MediaType | str, *args: int, stride_align: int = 1) -> VideoLayout:
