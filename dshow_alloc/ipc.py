@@ -20,10 +20,20 @@ Connections
 Both ends take over a connected ``AF_UNIX`` ``SOCK_SEQPACKET`` socket. Make one with
 `socket_pair` (for a child process you start yourself: pass the child's end with
 ``subprocess.Popen(pass_fds=...)`` and rebuild it there with ``socket.socket(fileno=fd)``), or
-with a `Listener` and `connect` on a Linux *abstract* address: a name that lives in the kernel,
-not in the file system, and disappears with the listening socket, so nothing is left behind
-even after ``kill -9``. Either side may listen. `Listener.accept` and `connect` refuse a peer
-running under another user id (abstract addresses have no file permissions to do that).
+with a `Listener` and `connect` on an address. An address is either
+
+* a ``str``: a Linux *abstract* address, a name that lives in the kernel, not in the file
+  system, and disappears with the listening socket, so nothing is left behind even after
+  ``kill -9``; or
+* a path (any ``os.PathLike``, such as `pathlib.Path`): a socket file, which is what two
+  programs that know nothing of each other agree on (``shmsink socket-path=/tmp/video``).
+  The `Listener` creates it (replacing a stale socket file nobody listens at any more) and
+  removes it when closed; a listener killed with ``kill -9`` leaves the file, and the next
+  `Listener` at that path replaces it.
+
+Either side may listen. `Listener.accept` and `connect` refuse a peer running under another
+user id (abstract addresses have no file permissions to do that; for socket files it keeps
+the two kinds of address alike).
 
 What the receiver gets
 ----------------------
@@ -57,7 +67,8 @@ Lifetime and failures
   sender's block is freed (its pool decommitted), the sender tells the receiver to forget that
   id, so the cache only holds blocks that still exist.
 * Memfds are anonymous and die with the last process holding them; abstract addresses die with
-  their socket. Nothing is created under ``/dev/shm`` or in the file system.
+  their socket. Nothing is created under ``/dev/shm``, and nothing in the file system except
+  the socket file of a `Listener` given a path.
 
 Message protocol
 ----------------
@@ -89,6 +100,7 @@ from __future__ import annotations
 
 import array
 import contextlib
+import errno
 import io
 import itertools
 import logging
@@ -98,6 +110,7 @@ import pickle
 import secrets
 import select
 import socket
+import stat
 import struct
 import threading
 import time
@@ -133,6 +146,7 @@ from interfaces import IMemory, IMemoryAllocator
 
 __all__ = [
     "PROTOCOL_VERSION",
+    "Address",
     "Listener",
     "ReceivedMemory",
     "ReceivedMemoryAllocator",
@@ -182,14 +196,67 @@ def unique_address(prefix: str = "dshow-alloc") -> str:
     return f"{prefix}-{os.getpid()}-{secrets.token_hex(8)}"
 
 
-def _sockaddr(address: str) -> bytes:
-    """The kernel's spelling of an abstract address: a NUL byte, then the name."""
+Address = str | os.PathLike[str]
+"""Where a `Listener` listens: a str is an abstract name, a path a socket file."""
+
+
+def _sockaddr(address: object) -> bytes:
+    """The kernel's spelling of ``address``: for an abstract name a NUL byte, then the name;
+    for a path its file-system bytes."""
+    if isinstance(address, os.PathLike):
+        raw = os.fsencode(address)
+        if not raw or b"\0" in raw or len(raw) > 107:
+            raise ValueError(
+                f"a socket path is 1..107 bytes without NUL (the kernel's limit), "
+                f"got {len(raw)} bytes: {os.fsdecode(raw)!r}"
+            )
+        return raw
     if not isinstance(address, str):
-        raise TypeError(f"an abstract socket address is a str, not {type(address).__name__}")
+        raise TypeError(
+            f"a socket address is a str (abstract) or a path, not {type(address).__name__}"
+        )
     raw = address.encode()
     if not raw or b"\0" in raw or len(raw) > 107:
         raise ValueError(f"an abstract address is 1..107 bytes without NUL, got {address!r}")
     return b"\0" + raw
+
+
+def _describe(address: Address) -> str:
+    return f"'{os.fspath(address)}'" if isinstance(address, os.PathLike) else repr(address)
+
+
+def _prepare_path(path: os.PathLike[str]) -> None:
+    """Make room for a socket file at ``path``: the directory must exist; a socket file
+    nobody listens at any more is removed; anything else there is refused."""
+    name = os.fspath(path)
+    directory = os.path.dirname(os.path.abspath(name))
+    if not os.path.isdir(directory):
+        raise FileNotFoundError(
+            errno.ENOENT, f"cannot create a socket at {name}: no directory {directory}", name
+        )
+    try:
+        mode = os.lstat(name).st_mode
+    except FileNotFoundError:
+        return
+    if not stat.S_ISSOCK(mode):
+        raise FileExistsError(errno.EEXIST, f"{name} exists and is not a socket", name)
+    probe = _seqpacket()
+    try:
+        probe.setblocking(False)
+        probe.connect(_sockaddr(path))
+    except (ConnectionRefusedError, FileNotFoundError):
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(name)  # stale: its listener is gone
+        return
+    except BlockingIOError:
+        pass  # a listener is there, with a full backlog
+    except OSError as exc:
+        raise OSError(
+            exc.errno, f"cannot check the socket at {name}: {exc.strerror}", name
+        ) from exc
+    finally:
+        probe.close()
+    raise OSError(errno.EADDRINUSE, f"another process listens at {name}", name)
 
 
 def _seqpacket() -> socket.socket:
@@ -252,11 +319,12 @@ def socket_pair() -> tuple[socket.socket, socket.socket]:
     return first, second
 
 
-def connect(address: str, timeout: float | None = 5.0) -> socket.socket:
-    """Connect to a `Listener` at the abstract ``address``.
+def connect(address: Address, timeout: float | None = 5.0) -> socket.socket:
+    """Connect to a `Listener` at ``address`` (an abstract name, or a socket file's path).
 
-    Retries while nobody listens there yet, for up to ``timeout`` seconds (None: forever), then
-    raises ``VfwTimeoutError``. A peer running as another user raises ``AccessDeniedError``.
+    Retries while nobody listens there yet (or the socket file does not exist yet), for up to
+    ``timeout`` seconds (None: forever), then raises ``VfwTimeoutError``. A peer running as
+    another user raises ``AccessDeniedError``.
     """
     target = _sockaddr(address)
     timeout = _check_timeout(timeout)
@@ -270,7 +338,7 @@ def connect(address: str, timeout: float | None = 5.0) -> socket.socket:
             left = _remaining(deadline)
             if left is not None and left <= 0:
                 raise VfwTimeoutError(
-                    message=f"nothing listens at {address!r} after {timeout} s"
+                    message=f"nothing listens at {_describe(address)} after {timeout} s"
                 ) from exc
             time.sleep(0.01 if left is None else min(0.01, left))
             continue
@@ -282,17 +350,23 @@ def connect(address: str, timeout: float | None = 5.0) -> socket.socket:
 
 
 class Listener:
-    """A listening socket at a Linux abstract address; a context manager that closes it.
+    """A listening socket; a context manager that closes it.
 
-    ``address`` (None: `unique_address`) is a name, not a path: nothing appears in the file
-    system and the name is free again once this listener is closed or its process exits.
+    ``address`` (None: `unique_address`) is an abstract name (a str: nothing appears in the
+    file system and the name is free again once this listener is closed or its process
+    exits) or a path (an ``os.PathLike``: a socket file is made there and removed by
+    `close`). A path needs an existing directory (``FileNotFoundError``); a stale socket file
+    there, one nobody listens at any more, is replaced; a live one (``OSError`` EADDRINUSE)
+    or any other file (``FileExistsError``) is refused and left alone. Whether a socket file
+    is stale is found by connecting to it: a process listening there sees a connection that
+    closes at once.
     """
 
-    __slots__ = ("_closed", "_sock", "address")
+    __slots__ = ("_closed", "_file", "_sock", "address")
 
-    address: str
+    address: Address
 
-    def __init__(self, address: str | None = None, *, backlog: int = 4) -> None:
+    def __init__(self, address: Address | None = None, *, backlog: int = 4) -> None:
         if address is None:
             address = unique_address()
         target = _sockaddr(address)
@@ -300,20 +374,34 @@ class Listener:
             raise TypeError(f"backlog must be an int, not {type(backlog).__name__}")
         if backlog < 1:
             raise ValueError(f"backlog must be >= 1, got {backlog}")
+        path = address if isinstance(address, os.PathLike) else None
+        if path is not None:
+            _prepare_path(path)
         sock = _seqpacket()
         try:
             sock.bind(target)
+        except BaseException:
+            sock.close()
+            raise
+        self._file: tuple[str, int, int] | None = None
+        if path is not None:
+            info = os.lstat(path)  # which file is ours, for close()
+            self._file = (os.path.abspath(path), info.st_dev, info.st_ino)
+        try:
             sock.listen(backlog)
             sock.setblocking(False)
         except BaseException:
             sock.close()
+            self._remove_file()
             raise
         self._sock = sock
         self._closed = False
         self.address = address
 
     def __repr__(self) -> str:
-        return f"<Listener @{self.address}{' closed' if self._closed else ''}>"
+        address = self.address
+        where = os.fspath(address) if isinstance(address, os.PathLike) else f"@{address}"
+        return f"<Listener {where}{' closed' if self._closed else ''}>"
 
     def __enter__(self) -> Listener:
         return self
@@ -340,7 +428,7 @@ class Listener:
                 left = _remaining(deadline)
                 if left is not None and left <= 0:
                     raise VfwTimeoutError(
-                        message=f"no connection at {self.address!r} within {timeout} s"
+                        message=f"no connection at {_describe(self.address)} within {timeout} s"
                     ) from None
                 _wait(self._sock.fileno(), select.POLLIN, 0.1 if left is None else min(0.1, left))
                 continue
@@ -353,10 +441,22 @@ class Listener:
             return sock
 
     def close(self) -> None:
-        """Stop listening; the address is free again. Idempotent."""
+        """Stop listening; the address is free again (a socket file is removed, unless
+        another file replaced it meanwhile). Idempotent."""
         if not self._closed:
             self._closed = True
             self._sock.close()
+            self._remove_file()
+
+    def _remove_file(self) -> None:
+        if self._file is None:
+            return
+        name, device, inode = self._file
+        self._file = None
+        with contextlib.suppress(OSError):
+            info = os.lstat(name)
+            if (info.st_dev, info.st_ino) == (device, inode):
+                os.unlink(name)
 
 
 def _check_socket(sock: object) -> socket.socket:

@@ -1,0 +1,708 @@
+"""``shmsink`` and ``shmsrc``: the zero-copy path between two processes' graphs.
+
+One process runs ``... ! shmsink socket-path=/tmp/video``; another runs ``shmsrc
+socket-path=/tmp/video caps=video/x-raw,format=I420,width=640,height=360 ! ...``. The frames
+do not travel: ``shmsink`` makes its upstream fill samples in ``"SharedMemory"`` (memfd)
+blocks, and sends each sample's header over the Unix socket with `dshow_alloc.ipc`; ``shmsrc``
+maps the same pages read-only and delivers them as its own samples. A sample stays out of the
+producer's pool until the consumer's graph releases it, so a slow consumer paces the
+producer just as a slow renderer would in one graph.
+
+shmsink
+    Creates the socket file at ``socket-path`` when it leaves Stopped (a stale socket file
+    from a killed producer is replaced; a missing directory or another file there fails
+    ``Pause`` with nothing changed) and removes it when it stops. It takes any media type.
+
+    *Zero copy.* Its input pin proposes the ``"SharedMemory"`` memory allocator in the
+    allocation proposal and offers a pool configured with it, so upstream's samples are
+    shared memory from the start. A sample that still is not (a tee branch sharing another
+    allocator, a filter with its own pool) is copied into a shared pool of the sink's own and
+    counted in ``copies``.
+
+    *Readers.* One reader at a time (GStreamer's shmsink serves several): a second reader's
+    connection waits in the socket's backlog until the first one leaves, then it is served
+    from the next sample on. The first sample each reader gets carries the connection's media
+    type (``SetMediaType``) so that ``shmsrc`` can check its ``caps`` against it.
+
+    *wait-for-connection* (default true, as GStreamer's): while no reader is connected, the
+    sample waits (and upstream with it), until a reader connects, the graph stops or a flush
+    begins; so the producer neither starts before its reader nor loses frames. False drops
+    the samples that arrive while nobody reads (``dropped`` counts them).
+
+    *A reader that goes away mid-stream* (closes, crashes): the samples it held come home to
+    their pool (``reclaimed`` counts them), and the sink carries on as it does before the
+    first reader: it waits for the next reader (wait-for-connection) or drops. This is
+    GStreamer's behaviour and lets a consumer restart without restarting the producer.
+
+    *End of stream*: every sample was sent; the sink waits (up to 5 s) until the reader has
+    released them, then closes the connection, which the reader sees as its end of stream,
+    and only then reports EC_COMPLETE. A reader connecting after that sees end of stream at
+    once.
+
+shmsrc
+    Connects to ``socket-path`` when streaming starts, retrying for up to ``timeout`` seconds
+    while nothing listens there yet (then EC_ERRORABORT with VFW_E_TIMEOUT); the same
+    ``timeout`` bounds the wait for each sample (0: no limit). Like GStreamer's shmsrc it
+    cannot know the stream's type before it connects, so the type comes from ``caps`` or
+    from a caps filter after it in a launch line; its output takes any fully specified type
+    (that fits ``caps`` when set). The first sample from the sink carries the producer's type:
+    one that does not fit, or a video frame whose size differs from the type's, stops the
+    stream with EC_ERRORABORT (VFW_E_INVALIDMEDIATYPE) saying both types.
+
+    *Zero copy.* The samples it delivers are the received ones, whose memory is the
+    producer's (`dshow_alloc.ipc.ReceivedMemory`, mapped read-only). They are marked
+    read-only and the output pin tells downstream so (``NotifyAllocator(..., read_only=True)``),
+    so an in-place filter downstream copies into its own allocator's samples instead of
+    writing (``copies`` on that filter). The allocator the output pin negotiates is never
+    filled: it exists to tell downstream the sample size (the connection type's sample size;
+    one second for audio), which is what a filter that copies sizes its own samples by.
+
+    When the sink ends the stream (or its process exits), ``shmsrc`` delivers end of stream.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from dshow_alloc.allocator import MemAllocator
+from dshow_alloc.caps import Caps, CapsError, caps_of
+from dshow_alloc.filters import (
+    RendererFilter,
+    SourceFilter,
+    SourceStream,
+    copy_sample,
+    join_streaming_thread,
+    size_allocator,
+)
+from dshow_alloc.hresult import (
+    VfwInvalidMediaTypeError,
+    VfwNotCommittedError,
+    VfwNotConnectedError,
+    VfwTimeoutError,
+    VfwWrongStateError,
+)
+from dshow_alloc.ipc import Listener, SampleReceiver, SampleSender, connect
+from dshow_alloc.mediatype import MediaType, MEDIATYPE_Video, WaveFormatEx
+from dshow_alloc.memory import SharedMemoryBlock, find_allocator
+from dshow_alloc.negotiation import AllocationQuery
+from dshow_alloc.pins import BaseInputPin, BasePin, pin_label
+from dshow_alloc.registry import Element, PinTemplate, prop
+from dshow_alloc.sample import MediaSample
+from dshow_alloc.structs import AllocatorProperties, FilterState, PinDirection
+
+__all__ = ["ShmSink", "ShmSource"]
+
+log = logging.getLogger(__name__)
+
+_IN, _OUT = PinDirection.PINDIR_INPUT, PinDirection.PINDIR_OUTPUT
+_STOPPED = FilterState.State_Stopped
+_RUNNING = FilterState.State_Running
+
+_POLL = 0.1
+"""Seconds between looks at the state while waiting (a stop or flush is seen this fast)."""
+_EOS_RELEASE_TIMEOUT = 5.0
+"""Seconds shmsink waits at end of stream for its reader to release what it holds."""
+_COPY_BUFFERS = 4
+"""Samples in shmsink's own shared pool, for the samples it has to copy."""
+_FALLBACK_BUFFER_SIZE = 65536
+"""shmsrc's allocator sample size for a type that gives none."""
+
+
+class _FlushingError(Exception):
+    """A flush began while shmsink waited: the sample is refused (``Receive`` returns False)."""
+
+
+def _is_shared(sample: Any) -> bool:
+    """True when every block of ``sample`` is shared memory another process can map."""
+    if not isinstance(sample, MediaSample):
+        return False
+    return all(
+        isinstance(sample.PeekMemory(index), SharedMemoryBlock)
+        for index in range(sample.GetMemoryCount())
+    )
+
+
+# -- shmsink ---------------------------------------------------------------------------------
+
+
+@attrs.define
+class _SinkProperties:
+    socket_path: Path | None = prop(  # noqa: RUF009 (prop makes an attrs field)
+        None, kind=Path, doc="the socket file to create; shmsrc connects to it (required)"
+    )
+    wait_for_connection: bool = prop(
+        True, kind=bool, doc="hold the stream while no reader is connected (false: drop)"
+    )
+
+
+class ShmSink(RendererFilter, Element):
+    """``shmsink``: hands every sample to a reader in another process through shared memory,
+    without copying it (see the module docstring).
+
+    Counters, reset when the filter leaves Stopped: ``sent`` (samples sent, also
+    ``rendered``), ``dropped`` (no reader, wait-for-connection false), ``copies`` (samples
+    that were not shared memory), ``readers`` (connections served) and ``reclaimed`` (samples
+    taken back from readers that went away or did not release them in time).
+    """
+
+    Properties = _SinkProperties
+    description = "Sends samples to another process through shared memory, without a copy"
+    pin_templates = (PinTemplate("In", _IN, "ANY"),)
+
+    def __init__(self, *, name: str | None = None, **props: Any) -> None:
+        self.init_properties(props)
+        super().__init__(name=name, sync=False)
+        self._pool = MemAllocator(memory_allocator="SharedMemory", name=f"{self.name}.In")
+        self._copy_pool: MemAllocator | None = None
+        self._cond = threading.Condition()  # guards the fields below; never held while waiting
+        self._listener: Listener | None = None  # on anything but a condition wait
+        self._accept_thread: threading.Thread | None = None
+        self._sender: SampleSender | None = None
+        self._typed: SampleSender | None = None  # the reader that got the media type
+        self._closing = False
+        self._ended = False
+        self._waiting = False
+        self.sent = 0
+        """Samples sent to readers."""
+        self.dropped = 0
+        """Samples dropped because no reader was connected (wait-for-connection false)."""
+        self.copies = 0
+        """Samples copied into shared memory because theirs was not."""
+        self.readers = 0
+        """Readers that connected and were served."""
+        self.reclaimed = 0
+        """Samples taken back from readers without their release."""
+
+    @property
+    def waiting_for_reader(self) -> bool:
+        """True while a sample waits for a reader to connect (wait-for-connection)."""
+        return self._waiting
+
+    @property
+    def socket_path(self) -> Path | None:
+        """The ``socket-path`` property."""
+        path: Path | None = self.props.socket_path
+        return path
+
+    # -- state ---------------------------------------------------------------------------------
+
+    def Pause(self) -> None:
+        """See `IMediaFilter.Pause`. Leaving Stopped creates the socket first, so that a bad
+        ``socket-path`` raises (``FileNotFoundError``, ``FileExistsError``, ``OSError``)
+        with nothing changed."""
+        with self._lock:
+            if self._state is not _STOPPED:
+                super().Pause()
+                return
+            path = self.props.socket_path
+            if path is None:
+                raise ValueError(f"{self.name}: set socket-path, the socket file to create")
+            listener = Listener(path)
+            try:
+                with self._cond:
+                    self._closing = self._ended = False
+                    self._typed = None
+                self.sent = self.dropped = self.copies = self.readers = self.reclaimed = 0
+                super().Pause()
+            except BaseException:
+                listener.close()
+                raise
+            thread = threading.Thread(
+                target=self._accept_loop, args=(listener,), name=f"{self.name} accept", daemon=True
+            )
+            with self._cond:
+                self._listener, self._accept_thread = listener, thread
+            thread.start()
+
+    def Stop(self) -> None:
+        """See `IMediaFilter.Stop`: also disconnects the reader (what it holds comes home)
+        and removes the socket file."""
+        with self._lock:
+            try:
+                super().Stop()
+            finally:
+                self._shut_down()
+
+    def _shut_down(self) -> None:
+        with self._cond:
+            self._closing = True
+            listener, self._listener = self._listener, None
+            thread, self._accept_thread = self._accept_thread, None
+            sender, self._sender = self._sender, None
+            copy_pool = self._copy_pool
+            self._cond.notify_all()
+        if listener is not None:
+            listener.close()  # wakes the accept thread and removes the socket file
+        join_streaming_thread(thread)
+        if sender is not None:
+            self._retire(sender)
+        if copy_pool is not None:
+            copy_pool.Decommit()
+
+    def state_changed(self, old: FilterState, new: FilterState) -> None:
+        """Wake a sample waiting for a reader when stopping."""
+        super().state_changed(old, new)
+        with self._cond:
+            self._cond.notify_all()
+
+    # -- readers -------------------------------------------------------------------------------
+
+    def _accept_loop(self, listener: Listener) -> None:
+        """The accept thread: serve the next reader whenever none is connected."""
+        while True:
+            with self._cond:
+                while not self._closing and self._sender is not None and self._sender.connected:
+                    self._cond.wait(_POLL)  # a reader leaving is noticed at the next look
+                if self._closing:
+                    return
+            try:
+                sock = listener.accept(timeout=_POLL)
+            except VfwTimeoutError:
+                continue
+            except VfwNotConnectedError:
+                return  # the listener was closed: Stop
+            except Exception as exc:
+                log.warning("%s: a reader could not connect: %s", self.name, exc)
+                continue
+            self._adopt(sock)
+
+    def _adopt(self, sock: Any) -> None:
+        try:
+            sender = SampleSender(sock, name=f"{self.name} sender")
+        except Exception as exc:
+            sock.close()
+            log.warning("%s: a reader's connection failed: %s", self.name, exc)
+            return
+        with self._cond:
+            refused = self._closing or self._ended
+            old = None
+            if not refused:
+                old, self._sender = self._sender, sender
+                self.readers += 1
+                self._cond.notify_all()
+        if refused:
+            # After the end of stream (or while stopping) a reader sees end of stream at once.
+            sender.close(timeout=0)
+            return
+        log.info("%s: reader process %d connected", self.name, sender.peer_pid)
+        if old is not None:
+            self._retire(old)
+
+    def _retire(self, sender: SampleSender) -> None:
+        """Close a sender this thread took out of ``_sender``; count what it took back."""
+        sender.close(timeout=0)
+        with self._cond:
+            self.reclaimed += sender.reclaimed
+
+    def _check_streaming(self, pin: BaseInputPin) -> None:
+        if self._state is _STOPPED:
+            raise VfwWrongStateError(message=f"{self!r} stopped")
+        if pin.flushing:
+            raise _FlushingError
+
+    def _reader(self, pin: BaseInputPin) -> SampleSender | None:
+        """The connected reader's sender; None: none, and not waiting for one. A reader
+        found gone is retired here."""
+        while True:
+            gone = None
+            with self._cond:
+                self._check_streaming(pin)
+                sender = self._sender
+                if sender is not None and sender.connected:
+                    return sender
+                if sender is not None:
+                    self._sender, gone = None, sender
+                elif not self.props.wait_for_connection:
+                    return None
+                else:
+                    self._waiting = True
+                    try:
+                        self._cond.wait(_POLL)
+                    finally:
+                        self._waiting = False
+            if gone is not None:
+                log.info("%s: reader process %d went away", self.name, gone.peer_pid)
+                self._retire(gone)
+
+    def _drop_reader(self, sender: SampleSender) -> None:
+        with self._cond:
+            mine = self._sender is sender
+            if mine:
+                self._sender = None
+        if mine:
+            log.info("%s: reader process %d went away", self.name, sender.peer_pid)
+            self._retire(sender)
+
+    # -- streaming -----------------------------------------------------------------------------
+
+    def receive(self, pin: BaseInputPin, sample: Any) -> bool:
+        """Wait for Run (a paused renderer holds its first sample), then send ``sample`` to
+        the reader; see the module docstring for what happens without one."""
+        if self._state is not _RUNNING and not self._wait_until_due(pin, sample):
+            return False
+        try:
+            sent = self._send_or_drop(pin, sample)
+        except _FlushingError:
+            return False
+        except VfwWrongStateError:
+            raise  # stopping: not an error of the stream
+        except Exception as exc:
+            pin.stream_error(exc)
+            raise
+        if sent:
+            self.rendered += 1
+        return True
+
+    def DoRenderSample(self, sample: Any) -> None:
+        """Send ``sample`` to the reader (waiting for one, or dropping it, as configured)."""
+        try:
+            self._send_or_drop(self.input, sample)
+        except _FlushingError:
+            return
+
+    def _send_or_drop(self, pin: BaseInputPin, sample: Any) -> bool:
+        """True when sent, False when dropped; raises _FlushingError or VfwWrongStateError when a
+        flush or stop interrupts."""
+        copy: MediaSample | None = None
+        try:
+            while True:
+                sender = self._reader(pin)
+                if sender is None:
+                    self.dropped += 1
+                    return False
+                if copy is None and not _is_shared(sample):
+                    copy = self._copy(pin, sample)
+                try:
+                    self._send(pin, sender, copy if copy is not None else sample)
+                except VfwNotConnectedError:
+                    self._drop_reader(sender)  # then wait for the next reader, or drop
+                    continue
+                self.sent += 1
+                return True
+        finally:
+            if copy is not None:
+                copy.Release()
+
+    def _send(self, pin: BaseInputPin, sender: SampleSender, sample: MediaSample) -> None:
+        # The first sample a reader gets carries the stream's type, for shmsrc to check. The
+        # type is put on the sample only while send() reads it.
+        tag = self._typed is not sender and sample.GetMediaType() is None
+        if tag:
+            sample.SetMediaType(pin.ConnectionMediaType())
+        try:
+            while True:
+                try:
+                    sender.send(sample, timeout=_POLL)
+                    break
+                except VfwTimeoutError:  # the reader is not reading: look at the state
+                    self._check_streaming(pin)
+        finally:
+            if tag:
+                sample.SetMediaType(None)
+        self._typed = sender
+
+    def _copy(self, pin: BaseInputPin, sample: Any) -> MediaSample:
+        """A copy of ``sample`` in a sample of the sink's shared pool (waiting for one)."""
+        pool = self._copy_pool_for(max(sample.GetActualDataLength(), 1))
+        while True:
+            self._check_streaming(pin)
+            try:
+                copy: MediaSample = pool.GetBuffer(timeout=_POLL)
+                break
+            except VfwTimeoutError:
+                continue  # every copy is with the reader
+            except VfwNotCommittedError:
+                self._check_streaming(pin)
+                raise
+        try:
+            copy_sample(sample, copy)
+            media_type = sample.GetMediaType()
+            if media_type is not None:
+                copy.SetMediaType(media_type)
+        except BaseException:
+            copy.Release()
+            raise
+        self.copies += 1
+        return copy
+
+    def _copy_pool_for(self, size: int) -> MemAllocator:
+        with self._cond:
+            if self._closing:
+                raise VfwWrongStateError(message=f"{self!r} stopped")
+            pool = self._copy_pool
+            if pool is None or pool.GetProperties().buffer_size < size:
+                if pool is not None:
+                    pool.Decommit()  # its samples are freed as they come home
+                pool = MemAllocator(memory_allocator="SharedMemory", name=f"{self.name} copies")
+                pool.SetProperties(AllocatorProperties(_COPY_BUFFERS, size, 1))
+                self._copy_pool = pool
+            pool.Commit()
+            return pool
+
+    def end_of_stream(self, pin: BaseInputPin) -> None:
+        """Close the connection once the reader released everything (it sees end of stream),
+        then report completion."""
+        with self._cond:
+            self._ended = True
+            sender, self._sender = self._sender, None
+            self._cond.notify_all()
+        if sender is not None:
+            deadline = time.monotonic() + _EOS_RELEASE_TIMEOUT
+            while not sender.wait_idle(_POLL):
+                if self._state is _STOPPED or pin.flushing or time.monotonic() >= deadline:
+                    break
+            self._retire(sender)
+        super().end_of_stream(pin)
+
+    def begin_flush(self, pin: BaseInputPin) -> None:
+        """Wake a sample waiting for a reader (it is refused)."""
+        super().begin_flush(pin)
+        with self._cond:
+            self._cond.notify_all()
+
+    def end_flush(self, pin: BaseInputPin) -> None:
+        """A new stream follows: readers are served again."""
+        super().end_flush(pin)
+        with self._cond:
+            self._ended = False
+
+    # -- allocation ----------------------------------------------------------------------------
+
+    def propose_allocation(self, pin: BaseInputPin, query: AllocationQuery) -> None:
+        """Ask for ``"SharedMemory"`` memory (GStreamer's shmsink proposes its allocator)."""
+        query.add_param(find_allocator("SharedMemory"))
+
+    def offer_allocator(self, pin: BaseInputPin) -> Any:
+        """A pool whose samples are shared memory."""
+        return self._pool
+
+
+# -- shmsrc ----------------------------------------------------------------------------------
+
+
+@attrs.define
+class _SourceProperties:
+    socket_path: Path | None = prop(  # noqa: RUF009 (prop makes an attrs field)
+        None, kind=Path, doc="the socket file of the shmsink to read from (required)"
+    )
+    timeout: float = prop(
+        10.0,
+        kind=float,
+        minimum=0.0,
+        doc="seconds to keep trying to connect, and to wait for each sample (0: no limit)",
+    )
+    caps: str | None = prop(
+        None, kind=str, doc="the stream's type, e.g. video/x-raw,format=I420,width=64,height=48"
+    )
+
+
+def _fits(expected: MediaType, sent: MediaType) -> bool:
+    """Whether the producer's type ``sent`` is the stream ``expected`` describes (a field
+    ``expected`` leaves open, such as a framerate of 0, takes any value)."""
+    if expected == sent:
+        return True
+    try:
+        return Caps.parse(caps_of(expected)).matches(sent)
+    except CapsError:
+        return expected.matches(sent)
+
+
+class _ShmStream(SourceStream):
+    """shmsrc's output pin: its streaming thread delivers the received samples themselves."""
+
+    _filter: ShmSource
+
+    def __init__(self, filter: ShmSource) -> None:
+        super().__init__(filter, "Output")
+        self._receiver: SampleReceiver | None = None
+
+    def DecideAllocator(self, input_pin: Any) -> Any:
+        """An allocator of our own, given to downstream read-only: the samples delivered are
+        another process's memory. It is never filled; it tells downstream the sample size."""
+        self.metas, self.last_query = frozenset(), None
+        try:
+            request = input_pin.GetAllocatorRequirements()
+        except Exception:
+            request = AllocatorProperties()
+        if not isinstance(request, AllocatorProperties):
+            request = AllocatorProperties()
+        allocator = self.InitAllocator()
+        self.DecideBufferSize(allocator, request)
+        input_pin.NotifyAllocator(allocator, True)
+        self.allocator_origin = f"made by {pin_label(self)} (read-only: samples are mapped)"
+        return allocator
+
+    def Inactive(self) -> None:
+        """Stop the thread, then disconnect from the sink."""
+        try:
+            super().Inactive()
+        finally:
+            receiver, self._receiver = self._receiver, None
+            if receiver is not None:
+                receiver.close()
+
+    def _stream(self) -> None:
+        source = self._filter
+        stopping = self._stopping
+        try:
+            receiver = source.connect_to_sink(stopping)
+        except Exception as exc:
+            self._end(exc)
+            return
+        if receiver is None:
+            return  # stopping
+        self._receiver = receiver
+        expected = self.ConnectionMediaType()
+        limit = source.props.timeout
+        deliver = self.Deliver
+        last = time.monotonic()
+        while not stopping.is_set():
+            try:
+                sample = receiver.receive(timeout=_POLL)
+            except VfwTimeoutError:
+                if limit and time.monotonic() - last >= limit:
+                    self._end(
+                        VfwTimeoutError(
+                            message=f"{source.name}: no sample from {source.socket_path} "
+                            f"for {limit} s"
+                        )
+                    )
+                    return
+                continue
+            except Exception as exc:  # the sender broke the protocol
+                self._end(exc)
+                return
+            if sample is None:
+                self._end(None)  # the sink ended the stream, or its process exited
+                return
+            last = time.monotonic()
+            try:
+                source.check_sample(sample, expected)
+            except Exception as exc:
+                sample.Release()
+                self._end(exc)
+                return
+            try:
+                accepted = deliver(sample)
+            except Exception as exc:
+                log.debug("%r: delivery failed, streaming ends: %r", self, exc)
+                return
+            finally:
+                sample.Release()
+            if not accepted:
+                return
+            self.delivered += 1
+
+
+class ShmSource(SourceFilter, Element):
+    """``shmsrc``: delivers the samples a ``shmsink`` in another process sends, without
+    copying them (see the module docstring)."""
+
+    Properties = _SourceProperties
+    description = "Receives samples from a shmsink in another process, without a copy"
+    pin_templates = (PinTemplate("Output", _OUT, "ANY"),)
+
+    def __init__(self, *, name: str | None = None, **props: Any) -> None:
+        self.init_properties(props)
+        caps = Caps.parse(self.props.caps) if self.props.caps is not None else None
+        self._caps = caps
+        self._caps_type = caps.media_type() if caps is not None else None
+        super().__init__(name=name, media_type=self._caps_type, buffers=1)
+        self.remove_pin(self.output)
+        self.output: _ShmStream = self.add_pin(_ShmStream(self))
+
+    @property
+    def socket_path(self) -> Path | None:
+        """The ``socket-path`` property."""
+        path: Path | None = self.props.socket_path
+        return path
+
+    def Pause(self) -> None:
+        """See `IMediaFilter.Pause`: ``socket-path`` must be set (ValueError)."""
+        if self._state is _STOPPED and self.props.socket_path is None:
+            raise ValueError(f"{self.name}: set socket-path, the socket of the shmsink to read")
+        super().Pause()
+
+    def FillBuffer(self, sample: Any) -> bool:
+        """Not used: the streaming thread delivers the received samples themselves."""
+        return False
+
+    def GetMediaType(self, position: int) -> MediaType | None:
+        """The type ``caps`` describes, when it fixes one; nothing otherwise (a caps filter
+        after shmsrc gives the type)."""
+        return self._caps_type if position == 0 else None
+
+    def check_media_type(self, pin: BasePin, media_type: MediaType) -> bool:
+        """Any fully specified type, that fits ``caps`` when set."""
+        if media_type.is_partially_specified():
+            return False
+        return self._caps is None or self._caps.matches(media_type)
+
+    def DecideBufferSize(self, allocator: Any, request: AllocatorProperties) -> None:
+        """One sample of the type's size (one second for audio): the size filters that copy
+        the received samples use for theirs."""
+        media_type = self.output.ConnectionMediaType()
+        size = media_type.sample_size
+        if isinstance(media_type.format, WaveFormatEx):
+            size = max(size, media_type.format.avg_bytes_per_sec)
+        size = size or request.buffer_size or _FALLBACK_BUFFER_SIZE
+        wanted = AllocatorProperties(1, request.buffer_size, request.align, request.prefix)
+        size_allocator(allocator, wanted, buffers=1, buffer_size=size)
+
+    def connect_to_sink(self, stopping: threading.Event) -> SampleReceiver | None:
+        """Connect to ``socket-path``, retrying for ``timeout`` seconds (VfwTimeoutError
+        after); None when ``stopping`` is set first."""
+        path = self.props.socket_path
+        limit = self.props.timeout
+        deadline = time.monotonic() + limit if limit else None
+        while not stopping.is_set():
+            left = _POLL if deadline is None else max(0.0, min(_POLL, deadline - time.monotonic()))
+            try:
+                sock = connect(path, timeout=left)
+            except VfwTimeoutError:
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise VfwTimeoutError(
+                        message=f"{self.name}: nothing listens at {path} after {limit} s "
+                        "(is the shmsink's graph running?)"
+                    ) from None
+                continue
+            receiver = SampleReceiver(sock)
+            log.info("%s: connected to process %d", self.name, receiver.peer_pid)
+            return receiver
+        return None
+
+    def check_sample(self, sample: Any, expected: MediaType) -> None:
+        """Refuse a sample that does not belong to the connection type ``expected``
+        (VfwInvalidMediaTypeError); a type it carries that fits is taken off it."""
+        sent = sample.GetMediaType()
+        if sent is not None:
+            if not _fits(expected, sent):
+                raise VfwInvalidMediaTypeError(
+                    message=f"{self.name}: the producer sends {caps_of(sent)}, but this "
+                    f"shmsrc's output is {caps_of(expected)}; give shmsrc caps= (or the caps "
+                    "filter after it) the producer's type"
+                )
+            sample.SetMediaType(None)  # the connection type already says it
+        length = sample.GetActualDataLength()
+        if (
+            expected.major_type == MEDIATYPE_Video
+            and expected.fixed_size_samples
+            and expected.sample_size
+            and length != expected.sample_size
+        ):
+            raise VfwInvalidMediaTypeError(
+                message=f"{self.name}: a frame of {length} bytes, but {caps_of(expected)} "
+                f"frames are {expected.sample_size} bytes; check shmsrc's caps"
+            )
+        wave = expected.format
+        if isinstance(wave, WaveFormatEx) and wave.block_align and length % wave.block_align:
+            raise VfwInvalidMediaTypeError(
+                message=f"{self.name}: {length} bytes of audio is not whole frames of "
+                f"{wave.block_align} bytes ({caps_of(expected)}); check shmsrc's caps"
+            )
