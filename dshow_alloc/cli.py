@@ -1,22 +1,31 @@
-"""The ``dshow-alloc`` command."""
+"""The ``dshow-alloc`` command: ``demo``, ``launch``, ``inspect``, ``dot`` and ``bench``."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 import attrs
 
 from dshow_alloc import __version__
-from dshow_alloc.bench import format_table, run_benchmarks
-from dshow_alloc.demo import demo_succeeded, run_demo
+from dshow_alloc.caps import caps_of
+from dshow_alloc.hresult import COMError
 
 __all__ = ["main"]
 
+# What starting a graph may raise for a reason the user can fix (a file that cannot be
+# opened, a type or state refused); anything else is a bug and keeps its traceback.
+_RUN_ERRORS = (COMError, OSError, ValueError)
+
 
 def _bench(args: argparse.Namespace) -> int:
+    from dshow_alloc.bench import format_table, run_benchmarks
+
     results = run_benchmarks(quick=args.quick)
     if args.json:
         print(json.dumps([attrs.asdict(result) for result in results], indent=2))
@@ -25,12 +34,153 @@ def _bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _interruptible() -> None:
+    # Ctrl-C must reach the main thread as KeyboardInterrupt even when the command was
+    # started in the background by a shell that ignores SIGINT.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 def _demo(args: argparse.Namespace) -> int:
-    report = run_demo(
-        frames=args.frames, width=args.width, height=args.height, fps=args.fps, sync=args.sync
+    from dshow_alloc.demo import demo_pipeline, run_demo
+
+    _interruptible()
+    output = Path(args.output)
+    line = demo_pipeline(
+        frames=args.frames,
+        width=args.width,
+        height=args.height,
+        fps=args.fps,
+        output=output,
+        sync=args.sync,
     )
+    print(f"dshow-alloc launch '{line}'")
+    try:
+        pipeline, report = run_demo(
+            frames=args.frames,
+            width=args.width,
+            height=args.height,
+            fps=args.fps,
+            output=output,
+            sync=args.sync,
+            progress=not args.quiet,
+            file=sys.stderr,
+        )
+    except _RUN_ERRORS as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     print(report.format())
-    return 0 if demo_succeeded(report) else 1
+    if report.succeeded:
+        first = pipeline.links[0]
+        print(
+            f"wrote {output} ({args.frames} frames, {caps_of(first.input.ConnectionMediaType())})"
+            " - play it with ffplay, mpv or VLC"
+        )
+    return 0 if report.succeeded else 1
+
+
+def _launch(args: argparse.Namespace) -> int:
+    from dshow_alloc.launch import LaunchError, parse_launch
+    from dshow_alloc.report import run_graph
+
+    _interruptible()
+    try:
+        pipeline = parse_launch(" ".join(args.pipeline))
+    except LaunchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.verbose:
+        for link in pipeline.links:
+            print(
+                f"{_pin(link.output)} -> {_pin(link.input)}: "
+                f"{caps_of(link.output.ConnectionMediaType())}"
+            )
+    try:
+        report = run_graph(
+            pipeline.graph, progress=not args.quiet, timeout=args.timeout, file=sys.stderr
+        )
+    except _RUN_ERRORS as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(report.format())
+    if report.completion == "interrupted":
+        return 130
+    return 0 if report.succeeded else 1
+
+
+def _pin(pin: Any) -> str:
+    from dshow_alloc.pins import pin_label
+
+    return pin_label(pin)
+
+
+def _inspect(args: argparse.Namespace) -> int:
+    from dshow_alloc.registry import (
+        FilterUnavailableError,
+        UnknownFilterError,
+        filter_class,
+        filter_names,
+        properties_of,
+    )
+
+    if args.name is None:
+        for name in filter_names():
+            try:
+                description = filter_class(name).description
+            except FilterUnavailableError as exc:
+                description = f"(unavailable: {exc})"
+            print(f"{name:14} {description}")
+        return 0
+    try:
+        cls = filter_class(args.name)
+    except (UnknownFilterError, FilterUnavailableError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"{args.name}: {cls.description}")
+    print(f"  class {cls.__module__}.{cls.__qualname__}")
+    print("pins:")
+    for template in cls.pin_templates:
+        direction = "input " if template.direction.name.endswith("INPUT") else "output"
+        print(f"  {direction} {template.name:10} {template.caps}")
+    print("properties:")
+    infos = properties_of(cls)
+    if not infos:
+        print("  none")
+    for info in infos:
+        limits = ""
+        if info.choices is not None:
+            limits = " one of " + ", ".join(map(str, info.choices))
+        elif info.minimum is not None or info.maximum is not None:
+            low = "" if info.minimum is None else info.minimum
+            high = "" if info.maximum is None else info.maximum
+            limits = f" in [{low}, {high}]"
+        default = "(required)" if info.default is None else f"default {info.default}"
+        print(f"  {info.name:20} {info.kind_name:9} {default}{limits}")
+        print(f"  {'':20} {info.doc}")
+    return 0
+
+
+def _dot(args: argparse.Namespace) -> int:
+    from dshow_alloc.dot import graph_to_dot, render
+    from dshow_alloc.launch import LaunchError, parse_launch
+
+    text = " ".join(args.pipeline)
+    try:
+        pipeline = parse_launch(text)
+    except LaunchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    with pipeline.graph:
+        dot_text = graph_to_dot(pipeline.graph, title=text)
+    if args.output is None:
+        print(dot_text, end="")
+        return 0
+    try:
+        path = render(dot_text, args.output)
+    except (FileNotFoundError, RuntimeError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"wrote {path}")
+    return 0
 
 
 def _positive(text: str) -> int:
@@ -43,7 +193,7 @@ def _positive(text: str) -> int:
 def _even(text: str) -> int:
     value = _positive(text)
     if value % 2:
-        raise argparse.ArgumentTypeError(f"must be even (NV12 halves it), got {text}")
+        raise argparse.ArgumentTypeError(f"must be even (4:2:0 halves it), got {text}")
     return value
 
 
@@ -51,21 +201,51 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser, one sub-command per job."""
     parser = argparse.ArgumentParser(
         prog="dshow-alloc",
-        description="DirectShow-style media components with GStreamer's memory model.",
+        description="DirectShow-style media filter graphs with GStreamer's memory model.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    bench = commands.add_parser("bench", help="measure the allocator's per-sample cost")
-    bench.add_argument("--quick", action="store_true", help="fewer repeats (less precise)")
-    bench.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    bench.set_defaults(run=_bench)
-    demo = commands.add_parser("demo", help="run a filter graph on built-in defaults")
+
+    demo = commands.add_parser("demo", help="run a default graph that writes a video")
+    demo.add_argument(
+        "-o",
+        "--output",
+        default="dshow-alloc-demo.y4m",
+        help="the video to write (.y4m; other suffixes need the av extra)",
+    )
     demo.add_argument("--frames", type=_positive, default=300, help="frames to send (300)")
     demo.add_argument("--width", type=_even, default=320, help="frame width (320)")
     demo.add_argument("--height", type=_even, default=240, help="frame height (240)")
     demo.add_argument("--fps", type=_positive, default=30, help="frame rate (30)")
     demo.add_argument("--sync", action="store_true", help="present frames in real time")
+    demo.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     demo.set_defaults(run=_demo)
+
+    launch = commands.add_parser("launch", help="build and run a graph written as a line")
+    launch.add_argument("pipeline", nargs="+", help='e.g. "videotestsrc ! invert ! nullsink"')
+    launch.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    launch.add_argument("-v", "--verbose", action="store_true", help="print each connection")
+    launch.add_argument("--timeout", type=float, default=None, help="stop after SECONDS")
+    launch.set_defaults(run=_launch)
+
+    inspect = commands.add_parser("inspect", help="list the filters, or show one")
+    inspect.add_argument("name", nargs="?", help="a filter name")
+    inspect.set_defaults(run=_inspect)
+
+    dot = commands.add_parser("dot", help="draw a graph with Graphviz")
+    dot.add_argument("pipeline", nargs="+", help="a launch line")
+    dot.add_argument(
+        "-o",
+        "--output",
+        default=None,
+        help="graph.svg, .png, .pdf or .dot (default: DOT on stdout)",
+    )
+    dot.set_defaults(run=_dot)
+
+    bench = commands.add_parser("bench", help="measure the speed")
+    bench.add_argument("--quick", action="store_true", help="fewer repeats (less precise)")
+    bench.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    bench.set_defaults(run=_bench)
     return parser
 
 

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import html
 import json
+import re
+import shutil
+import signal
 import subprocess
 import sys
-import zlib
+import time
+from pathlib import Path
+from typing import Any
 
 import pytest
 
 from dshow_alloc.bench import GST_PEER
 from dshow_alloc.bench_gst import gst_peer_report
 from dshow_alloc.cli import main
-from dshow_alloc.demo import run_demo
+from dshow_alloc.demo import DEFAULT_OUTPUT
 
 EXPECTED = [
     ("GetBuffer+SetTime+Release (uncontended)", "ns/op"),
@@ -72,33 +78,69 @@ def test_version() -> None:
     assert done.stdout.strip() == "dshow-alloc 0.1.0"
 
 
+_FFPROBE = shutil.which("ffprobe")
+
+
+def _probe(path: Path) -> dict[str, Any]:
+    done = subprocess.run(
+        [
+            _FFPROBE or "ffprobe",
+            "-v",
+            "error",
+            "-count_frames",
+            "-show_entries",
+            "stream=width,height,pix_fmt,nb_read_frames,r_frame_rate",
+            "-of",
+            "json",
+            str(path),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    stream: dict[str, Any] = json.loads(done.stdout)["streams"][0]
+    return stream
+
+
 @pytest.mark.timeout(120)
-def test_demo_runs_a_graph_to_completion(capsys: pytest.CaptureFixture[str]) -> None:
-    """``demo`` runs the built-in graph to EC_COMPLETE with every frame on both branches."""
-    assert main(["demo", "--frames", "40", "--width", "64", "--height", "48"]) == 0
-    out = capsys.readouterr().out.splitlines()
-    assert out[1].startswith("completion: EC_COMPLETE in ")
-    assert out[2] == "rendered: checksum 40, null 40"
-    assert out[4] == "copies made by in-place filters: 0"
-    assert out[-1] == "events: EC_COMPLETE"
+def test_demo_writes_a_video_and_reports(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``demo -o`` writes the frames as a Y4M file and prints the run table."""
+    out = tmp_path / "demo.y4m"
+    argv = ["demo", "-q", "--frames", "12", "--width", "64", "--height", "48", "-o", str(out)]
+    assert main(argv) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("dshow-alloc launch 'videotestsrc pattern=ball num-buffers=12 ")
+    assert lines[1].startswith("EC_COMPLETE after ")
+    assert " 12 samples from 1 source(s), " in lines[1]
+    table = "\n".join(lines)
+    assert re.search(r"videotestsrc0 \(source\)\s+12\s+0", table)
+    assert re.search(r"y4msink0 \(renderer\)\s+12\s+0", table)
+    assert re.search(r"nullsink0 \(renderer\)\s+12\s+0", table)
+    assert re.search(r"^  invert0\s+12$", table, re.MULTILINE)  # read-only tee samples copied
+    assert lines[-2] == "events: EC_COMPLETE"
+    assert lines[-1] == (
+        f"wrote {out} (12 frames, video/x-raw,format=I420,width=64,height=48,framerate=30/1)"
+        " - play it with ffplay, mpv or VLC"
+    )
+    frame = 64 * 48 * 3 // 2
+    header = b"YUV4MPEG2 W64 H48 F30:1 Ip A1:1 C420jpeg\n"
+    assert out.stat().st_size == len(header) + 12 * (len(b"FRAME\n") + frame)
+    if _FFPROBE:
+        stream = _probe(out)
+        assert (stream["width"], stream["height"], stream["nb_read_frames"]) == (64, 48, "12")
+        assert stream["r_frame_rate"] == "30/1"
 
 
-def test_demo_checksum_is_the_frames_checksum() -> None:
-    """The demo's checksum is the CRC-32 of the frames computed here without a graph."""
-    width, height, frames = 16, 8, 5
-    report = run_demo(frames=frames, width=width, height=height)
-    row = bytes((x * 2) & 0xFF for x in range(width + height))
-    luma = b"".join(row[y : y + width] for y in range(height))
-    crc = 0
-    for frame in range(frames):
-        shift = frame % width
-        y_plane = bytearray(luma[shift:] + luma[:shift])
-        column = (frame * 4) % (width - 8)
-        for y in range(0, height * width, width):
-            y_plane[y + column : y + column + 8] = b"\xff" * 8
-        crc = zlib.crc32(bytes(y_plane) + b"\x80" * (width * height // 2), crc)
-    assert report.crc == crc
-    assert report.rendered == {"checksum": frames, "null": frames}
+def test_demo_default_output_is_in_the_current_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without ``-o`` the demo writes dshow-alloc-demo.y4m where it runs."""
+    monkeypatch.chdir(tmp_path)
+    assert main(["demo", "-q", "--frames", "3", "--width", "32", "--height", "16"]) == 0
+    assert (tmp_path / DEFAULT_OUTPUT).stat().st_size > 3 * 32 * 16 * 3 // 2
 
 
 def test_demo_rejects_odd_sizes() -> None:
@@ -106,3 +148,139 @@ def test_demo_rejects_odd_sizes() -> None:
     with pytest.raises(SystemExit) as info:
         main(["demo", "--width", "33"])
     assert info.value.code == 2
+
+
+def test_demo_to_a_missing_directory_fails_cleanly(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A location that cannot be written is exit status 1 with the reason, and no file."""
+    out = tmp_path / "no such dir" / "demo.y4m"
+    argv = ["demo", "-q", "--frames", "3", "--width", "32", "--height", "16", "-o", str(out)]
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: ")
+    assert "no such dir" in err
+    assert not out.exists()
+
+
+def test_launch_runs_a_line(capsys: pytest.CaptureFixture[str]) -> None:
+    """``launch`` runs the line to completion and prints the table (exit status 0)."""
+    line = "videotestsrc num-buffers=5 width=64 height=48 ! invert ! nullsink"
+    assert main(["launch", "-q", "-v", line]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == (
+        "videotestsrc0.Output -> invert0.Input: "
+        "video/x-raw,format=NV12,width=64,height=48,framerate=30/1"
+    )
+    assert out[2].startswith("EC_COMPLETE after ")
+    assert " 5 samples from 1 source(s)" in out[2]
+    assert "copies" in out[3]
+
+
+def test_launch_error_points_at_the_place(capsys: pytest.CaptureFixture[str]) -> None:
+    """A bad line is exit status 2 with the reason and a caret under the word."""
+    assert main(["launch", "videotestsrc ! inverse ! nullsink"]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == "error: no filter named 'inverse'; did you mean invert?"
+    assert err[1] == "  videotestsrc ! inverse ! nullsink"
+    assert err[2] == "                 ^^^^^^^"
+
+
+@pytest.mark.timeout(60)
+def test_launch_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
+    """SIGINT stops an endless graph: the table is printed and the exit status is 130."""
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "dshow_alloc.cli",
+            "launch",
+            "-q",
+            "videotestsrc width=64 height=48 ! queue ! nullsink",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        time.sleep(1.5)  # let it start streaming (not a timing assertion)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 130, err
+    assert out.startswith("interrupted after ")
+    assert "Traceback" not in err
+    assert "events: EC_USERABORT" in out
+
+
+def test_inspect_lists_every_filter(capsys: pytest.CaptureFixture[str]) -> None:
+    """``inspect`` prints one line per registered filter, sorted."""
+    assert main(["inspect"]) == 0
+    names = [line.split()[0] for line in capsys.readouterr().out.splitlines()]
+    assert names == sorted(names)
+    for name in (
+        "videotestsrc",
+        "audiotestsrc",
+        "y4msrc",
+        "y4msink",
+        "wavsrc",
+        "wavsink",
+        "avsrc",
+        "avsink",
+        "invert",
+        "gain",
+        "tee",
+        "queue",
+        "nullsink",
+        "shmsink",
+        "shmsrc",
+    ):
+        assert name in names
+
+
+def test_inspect_one_filter(capsys: pytest.CaptureFixture[str]) -> None:
+    """``inspect NAME`` shows the pins with their types and every property."""
+    assert main(["inspect", "queue"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "queue: A bounded queue with its own streaming thread"
+    assert out[2:5] == ["pins:", "  input  Input      ANY", "  output Output     ANY"]
+    assert out[5] == "properties:"
+    assert out[6].split() == ["max-size", "int", "default", "16", "in", "[1,", "]"]
+
+
+def test_inspect_unknown_filter(capsys: pytest.CaptureFixture[str]) -> None:
+    """An unknown name is exit status 2 with the closest names."""
+    assert main(["inspect", "nulsink"]) == 2
+    assert "did you mean nullsink" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz is not installed")
+def test_dot_draws_an_svg(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``dot -o graph.svg`` draws the filters, pins, types and allocators."""
+    out = tmp_path / "graph.svg"
+    line = "videotestsrc ! tee name=t t. ! queue ! nullsink t. ! invert ! nullsink"
+    assert main(["dot", line, "-o", str(out)]) == 0
+    svg = html.unescape(out.read_text())
+    assert svg.lstrip().startswith("<?xml")
+    for text in (
+        "videotestsrc0",
+        "t",
+        "queue0",
+        "invert0",
+        "nullsink1",
+        "Output1",
+        "format=NV12",
+        "shared read-only from t.Input",
+    ):
+        assert text in svg
+
+
+def test_dot_prints_dot_text(capsys: pytest.CaptureFixture[str]) -> None:
+    """Without ``-o`` the DOT text goes to stdout."""
+    assert main(["dot", "videotestsrc ! nullsink"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("digraph dshow_alloc {")
+    assert "videotestsrc0" in out and "nullsink0" in out

@@ -8,7 +8,10 @@ reference/directshow.md §1.1) and ``QueryInterface`` (API.md §1).
 from __future__ import annotations
 
 import contextlib
+import tempfile
+import wave
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -45,6 +48,14 @@ from dshow_alloc import (
     TransformFilter,
     TransInPlaceFilter,
 )
+from dshow_alloc.registry import (
+    FilterUnavailableError,
+    PinTemplate,
+    filter_class,
+    filter_names,
+    make_filter,
+)
+from dshow_alloc.structs import PinDirection
 from interfaces import (
     IAllocationProposal,
     IBaseFilter,
@@ -156,6 +167,53 @@ def _graph() -> Iterator[FilterGraph]:
 Factory = Callable[[], contextlib.AbstractContextManager[Any]]
 FILTER = [IUnknown, IMediaFilter, IBaseFilter]
 
+
+def _write_inputs(folder: Path) -> dict[str, Path]:
+    """A one-frame Y4M file and a short WAV file, for the file sources."""
+    y4m = folder / "in.y4m"
+    y4m.write_bytes(b"YUV4MPEG2 W16 H8 F25:1 Ip A1:1 C420jpeg\nFRAME\n" + bytes(16 * 8 * 3 // 2))
+    wav = folder / "in.wav"
+    with wave.open(str(wav), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(8000)
+        out.writeframes(bytes(200))
+    return {"y4m": y4m, "wav": wav}
+
+
+#: Properties each registered filter needs to be made (files it reads, paths it writes).
+_NEEDS: dict[str, Callable[[dict[str, Path], Path], dict[str, Any]]] = {
+    "y4msrc": lambda inputs, _tmp: {"location": inputs["y4m"]},
+    "wavsrc": lambda inputs, _tmp: {"location": inputs["wav"]},
+    "avsrc": lambda inputs, _tmp: {"location": inputs["y4m"]},
+    "y4msink": lambda _inputs, tmp: {"location": tmp / "out.y4m"},
+    "wavsink": lambda _inputs, tmp: {"location": tmp / "out.wav"},
+    "avsink": lambda _inputs, tmp: {"location": tmp / "out.mkv"},
+}
+
+
+def _registered(name: str) -> Factory:
+    @contextlib.contextmanager
+    def make() -> Iterator[Any]:
+        with tempfile.TemporaryDirectory() as folder:
+            tmp = Path(folder)
+            props = _NEEDS.get(name, lambda _i, _t: {})(_write_inputs(tmp), tmp)
+            yield make_filter(name, **props)
+
+    return make
+
+
+def _registered_rows() -> list[tuple[type, Factory, list[InterfaceClass]]]:
+    rows = []
+    for name in filter_names():
+        try:
+            cls = filter_class(name)
+        except FilterUnavailableError:  # an extra not installed: nothing to check
+            continue
+        rows.append((cls, _registered(name), FILTER))
+    return rows
+
+
 #: (class, a factory of real instances, every interface the class claims).
 CLASSES: list[tuple[type, Factory, list[InterfaceClass]]] = [
     (
@@ -188,6 +246,7 @@ CLASSES: list[tuple[type, Factory, list[InterfaceClass]]] = [
     ),
     (SystemClock, _factory(SystemClock), [IUnknown, IReferenceClock]),
     (ManualClock, _factory(ManualClock), [IUnknown, IReferenceClock]),
+    *_registered_rows(),
 ]
 
 TABLE = [
@@ -374,3 +433,25 @@ def test_every_interface_extends_iunknown() -> None:
         assert getattr(interfaces, name).isOrExtends(IUnknown)
     for iface in (IMemInputPin, IPin, IReferenceClock):
         assert iface.extends(IUnknown)
+
+
+@pytest.mark.parametrize("name", filter_names())
+def test_registered_filter_declares_its_pins(name: str) -> None:
+    """A registered filter has a description, and its pins are the ones its templates name
+    (a ``%u`` template stands for pins made on demand), in direction and order."""
+    try:
+        cls = filter_class(name)
+    except FilterUnavailableError as exc:
+        pytest.skip(str(exc))
+    assert cls.description
+    templates: tuple[PinTemplate, ...] = cls.pin_templates
+    with _registered(name)() as filter:
+        pins = filter.EnumPins()
+        assert len(pins) == len(templates)
+        for pin, template in zip(pins, templates, strict=True):
+            assert isinstance(template.direction, PinDirection)
+            assert pin.QueryDirection() is template.direction
+            if template.name.endswith("%u"):
+                assert pin.QueryId().startswith(template.name[:-2])
+            else:
+                assert pin.QueryId() == template.name
