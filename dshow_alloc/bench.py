@@ -22,7 +22,14 @@ from dshow_alloc.filters import SourceFilter, TransInPlaceFilter
 from dshow_alloc.graph import FilterGraph
 from dshow_alloc.structs import EC_COMPLETE, AllocatorProperties
 
-__all__ = ["GST_PEER", "BenchResult", "format_table", "run_benchmarks"]
+__all__ = [
+    "GST_PEER",
+    "PIXEL_BARE",
+    "PIXEL_PIPELINE",
+    "BenchResult",
+    "format_table",
+    "run_benchmarks",
+]
 
 #: The name of the GStreamer peer's row.
 GST_PEER = "GStreamer appsrc ! identity ! fakesink, pooled 64 B, Python thread"
@@ -223,6 +230,7 @@ def run_benchmarks(quick: bool = False) -> list[BenchResult]:
         BenchResult("1080p NV12 to another process, mp.Queue", queued, "frames/s"),
         BenchResult("ratio of the two above (ipc / mp.Queue)", shared / queued, "x", ">= 30"),
     ]
+    results += _pixel_pipeline(quick)
     # The peer to beat, where Debian's GStreamer and PyGObject are installed (.ci/run does).
     peer = gst_peer_rate(handoffs)
     if peer is not None:
@@ -233,11 +241,31 @@ def run_benchmarks(quick: bool = False) -> list[BenchResult]:
     return results
 
 
+#: The names of the 1080p pixel-work rows.
+PIXEL_PIPELINE = "1080p NV12 videotestsrc pattern=black ! invert ! nullsink"
+PIXEL_BARE = "1080p NV12 bare numpy loop (fill black, invert in place)"
+
+
+def _pixel_pipeline(quick: bool) -> list[BenchResult]:
+    """The framework's cost on real pixel work, where numpy is installed (the media extra):
+    the pipeline against a bare numpy loop doing the same work per frame."""
+    try:
+        from dshow_alloc.plugins.effects import bench_black_invert
+    except ImportError:
+        return []
+    pipeline, bare = bench_black_invert(100 if quick else 1000, repeat=3 if quick else 5)
+    return [
+        BenchResult(PIXEL_PIPELINE, pipeline, "frames/s"),
+        BenchResult(PIXEL_BARE, bare, "frames/s"),
+        BenchResult("ratio of the two above (pipeline / bare)", pipeline / bare, "x", ">= 0.9"),
+    ]
+
+
 def format_table(results: list[BenchResult]) -> str:
     """The results as an aligned text table."""
     rows = [("benchmark", "result", "unit", "target")]
     for result in results:
-        figure = f"{result.value:,.1f}" if result.unit == "x" else f"{result.value:,.0f}"
+        figure = f"{result.value:,.2f}" if result.unit == "x" else f"{result.value:,.0f}"
         rows.append((result.name, figure, result.unit, result.target))
     widths = [max(len(row[col]) for row in rows) for col in range(4)]
     lines = []

@@ -7,7 +7,6 @@ import json
 import signal
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import attrs
@@ -41,38 +40,28 @@ def _interruptible() -> None:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from dshow_alloc.demo import demo_pipeline, run_demo
+    from dshow_alloc.demo import DemoSettings, run_demo
 
     _interruptible()
-    output = Path(args.output)
-    line = demo_pipeline(
+    settings = DemoSettings(
         frames=args.frames,
         width=args.width,
         height=args.height,
         fps=args.fps,
-        output=output,
+        output=args.output,
         sync=args.sync,
     )
-    print(f"dshow-alloc launch '{line}'")
+    print(f"dshow-alloc launch '{settings.line()}'")
     try:
-        pipeline, report = run_demo(
-            frames=args.frames,
-            width=args.width,
-            height=args.height,
-            fps=args.fps,
-            output=output,
-            sync=args.sync,
-            progress=not args.quiet,
-            file=sys.stderr,
-        )
+        pipeline, report = run_demo(settings, progress=not args.quiet, file=sys.stderr)
     except _RUN_ERRORS as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     print(report.format())
     if report.succeeded:
-        first = pipeline.links[0]
+        media_type = caps_of(pipeline.links[0].input.ConnectionMediaType())
         print(
-            f"wrote {output} ({args.frames} frames, {caps_of(first.input.ConnectionMediaType())})"
+            f"wrote {settings.output} ({args.frames} frames, {media_type})"
             " - play it with ffplay, mpv or VLC"
         )
     return 0 if report.succeeded else 1

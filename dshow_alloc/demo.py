@@ -19,10 +19,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import attrs
+
 from dshow_alloc.launch import Pipeline, parse_launch
 from dshow_alloc.report import RunReport, run_graph
 
-__all__ = ["DEFAULT_OUTPUT", "demo_pipeline", "run_demo"]
+__all__ = ["DEFAULT_OUTPUT", "DemoSettings", "run_demo"]
 
 DEFAULT_OUTPUT = "dshow-alloc-demo.y4m"
 
@@ -34,41 +36,38 @@ def _quoted(path: Path) -> str:
     return f'"{text}"'
 
 
-def demo_pipeline(
-    *,
-    frames: int = 300,
-    width: int = 320,
-    height: int = 240,
-    fps: int = 30,
-    output: Path | str = DEFAULT_OUTPUT,
-    sync: bool = False,
-) -> str:
-    """The demo's launch line."""
-    path = Path(output)
-    sink = "y4msink" if path.suffix.lower() == ".y4m" else "avsink"
-    return (
-        f"videotestsrc pattern=ball num-buffers={frames} width={width} height={height} "
-        f"framerate={fps} ! video/x-raw,format=I420 ! tee name=t "
-        f"t. ! queue ! {sink} location={_quoted(path)} "
-        f"t. ! queue ! invert ! nullsink sync={'true' if sync else 'false'}"
-    )
+@attrs.frozen
+class DemoSettings:
+    """What the demo graph makes (the ``dshow-alloc demo`` options)."""
+
+    frames: int = 300
+    """Frames the source sends."""
+    width: int = 320
+    """Frame width (even: 4:2:0 halves it)."""
+    height: int = 240
+    """Frame height (even)."""
+    fps: int = 30
+    """Frames per second."""
+    output: Path = attrs.field(default=Path(DEFAULT_OUTPUT), converter=Path)
+    """The video written: ``.y4m`` by ``y4msink``, anything else by ``avsink``."""
+    sync: bool = False
+    """Present the frames in real time on the graph clock."""
+
+    def line(self) -> str:
+        """The demo's launch line."""
+        sink = "y4msink" if self.output.suffix.lower() == ".y4m" else "avsink"
+        return (
+            f"videotestsrc pattern=ball num-buffers={self.frames} width={self.width} "
+            f"height={self.height} framerate={self.fps} ! video/x-raw,format=I420 ! tee name=t "
+            f"t. ! queue ! {sink} location={_quoted(self.output)} "
+            f"t. ! queue ! invert ! nullsink sync={'true' if self.sync else 'false'}"
+        )
 
 
 def run_demo(
-    *,
-    frames: int = 300,
-    width: int = 320,
-    height: int = 240,
-    fps: int = 30,
-    output: Path | str = DEFAULT_OUTPUT,
-    sync: bool = False,
-    progress: bool = False,
-    file: Any = None,
+    settings: DemoSettings | None = None, *, progress: bool = False, file: Any = None
 ) -> tuple[Pipeline, RunReport]:
     """Build and run the demo graph; the file is complete when this returns."""
-    line = demo_pipeline(
-        frames=frames, width=width, height=height, fps=fps, output=output, sync=sync
-    )
-    pipeline = parse_launch(line)
+    pipeline = parse_launch((settings or DemoSettings()).line())
     report = run_graph(pipeline.graph, progress=progress, file=file)
     return pipeline, report

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from dshow_alloc.bench import GST_PEER
+from dshow_alloc.bench import GST_PEER, PIXEL_BARE, PIXEL_PIPELINE
 from dshow_alloc.bench_gst import gst_peer_report
 from dshow_alloc.cli import main
 from dshow_alloc.demo import DEFAULT_OUTPUT
@@ -30,6 +30,9 @@ EXPECTED = [
     ("1080p NV12 to another process, dshow_alloc.ipc", "frames/s"),
     ("1080p NV12 to another process, mp.Queue", "frames/s"),
     ("ratio of the two above (ipc / mp.Queue)", "x"),
+    (PIXEL_PIPELINE, "frames/s"),
+    (PIXEL_BARE, "frames/s"),
+    ("ratio of the two above (pipeline / bare)", "x"),
 ]
 if gst_peer_report(100).get("error") is None:  # Debian's GStreamer is there (.ci/run installs it)
     EXPECTED += [(GST_PEER, "buffers/s"), ("ratio graph / GStreamer peer", "x")]

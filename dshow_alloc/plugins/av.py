@@ -21,7 +21,6 @@ timestamps at the connection's frame rate, so N frames in make N frames in the f
 from __future__ import annotations
 
 import logging
-import threading
 from collections import deque
 from collections.abc import Iterator
 from fractions import Fraction
@@ -34,7 +33,7 @@ import numpy as np
 
 from dshow_alloc.audio import AUDIO_FORMATS, audio_format, audio_type
 from dshow_alloc.caps import frame_time, framerate_of
-from dshow_alloc.filters import RendererFilter, SourceFilter, size_allocator
+from dshow_alloc.filters import size_allocator
 from dshow_alloc.mediatype import (
     MediaType,
     MEDIATYPE_Video,
@@ -42,18 +41,24 @@ from dshow_alloc.mediatype import (
     WaveFormatEx,
 )
 from dshow_alloc.negotiation import AllocationQuery
-from dshow_alloc.pins import BaseInputPin, BasePin, error_hresult
+from dshow_alloc.pins import BaseInputPin, BasePin
+from dshow_alloc.plugins._common import (
+    IN,
+    OUT,
+    SECOND,
+    FileSink,
+    FileSource,
+    path_prop,
+    required,
+)
 from dshow_alloc.registry import Element, PinTemplate, prop
-from dshow_alloc.structs import EC_ERRORABORT, AllocatorProperties, FilterState, PinDirection
+from dshow_alloc.structs import AllocatorProperties
 from dshow_alloc.video import VIDEO_META, VideoLayout, video_format, video_layout, video_type
 
 __all__ = ["AVSink", "AVSource"]
 
 log = logging.getLogger(__name__)
 
-_IN, _OUT = PinDirection.PINDIR_INPUT, PinDirection.PINDIR_OUTPUT
-_STOPPED = FilterState.State_Stopped
-_SECOND = 10_000_000
 _ATTACHED_PIC = 0x0400  # AV_DISPOSITION_ATTACHED_PIC: a cover picture, not a video
 _MAX_SIZE = 16384
 
@@ -232,7 +237,7 @@ def _probe(path: Path, wanted: str) -> _StreamInfo:
 
 @attrs.define
 class _SourceProperties:
-    location: Path | None = prop(None, kind=Path, doc="the media file to read")  # noqa: RUF009
+    location: Path | None = path_prop("the media file to read")  # noqa: RUF009 (an attrs field)
     stream: str = prop(
         "auto",
         kind=str,
@@ -242,7 +247,7 @@ class _SourceProperties:
     num_buffers: int = prop(-1, kind=int, minimum=-1, doc="samples to send (-1: the whole file)")
 
 
-class AVSource(SourceFilter, Element):
+class AVSource(FileSource[Any], Element):
     """``avsrc``: decodes a file's video or audio stream into raw samples (see the module
     docstring). The file is probed when the filter is made (a missing or unreadable file, or
     one without the stream asked for, raises naming it), and opened again each time the filter
@@ -250,17 +255,14 @@ class AVSource(SourceFilter, Element):
 
     Properties = _SourceProperties
     description = "Decodes a media file (any format PyAV reads) into raw video or audio"
-    pin_templates = (PinTemplate("Output", _OUT, "ANY"),)
+    pin_templates = (PinTemplate("Output", OUT, "ANY"),)
 
     def __init__(self, *, name: str | None = None, **props: Any) -> None:
         self.init_properties(props)
         super().__init__(name=name, buffers=4)
-        location = self.props.location
-        if location is None:
-            raise ValueError("avsrc needs a location (the file to read)")
+        location = required(self.props.location, "avsrc needs a location (the file to read)")
         self.info = _probe(location, self.props.stream)
         """What the probe found: the chosen stream's kind, size, rate and channels."""
-        self._container: Any = None
         self._frames: Iterator[Any] | None = None
         self._resampler: Any = None
         self._pending: deque[memoryview] = deque()
@@ -320,31 +322,10 @@ class AVSource(SourceFilter, Element):
 
     # -- state -------------------------------------------------------------------------------
 
-    def Pause(self) -> None:
-        """Leaving Stopped, open the file for streaming (a file gone since the probe raises
-        here, before anything changes), then pause."""
-        with self._lock:
-            opening = self._state is _STOPPED
-            if opening:
-                self._open()
-            try:
-                super().Pause()
-            except Exception:
-                if opening:
-                    self._close()
-                raise
-
-    def Stop(self) -> None:
-        """Stop streaming (the thread is joined), then close the file."""
-        with self._lock:
-            try:
-                super().Stop()
-            finally:
-                self._close()
-
-    def _open(self) -> None:
-        location = self.props.location
-        assert location is not None
+    def open_file(self) -> Any:
+        """Open the file for streaming from its start, as ``Pause`` leaves Stopped (a file
+        gone since the probe raises here, before anything changes)."""
+        location: Path = self.props.location
         try:
             container = av.open(str(location))
         except Exception as exc:
@@ -368,20 +349,19 @@ class AVSource(SourceFilter, Element):
         except Exception:
             container.close()
             raise
-        self._container = container
         self._pending.clear()
         self._first = None
         self._next_start = self._position = self._filled = 0
+        return container
 
-    def _close(self) -> None:
-        container, self._container = self._container, None
+    def close_file(self, file: Any) -> None:
+        """Close the container (a failure to is only logged)."""
         self._frames = self._resampler = None
         self._pending.clear()
-        if container is not None:
-            try:
-                container.close()
-            except Exception:
-                log.debug("%r: closing %s failed", self, self.props.location, exc_info=True)
+        try:
+            file.close()
+        except Exception:
+            log.debug("%r: closing %s failed", self, self.props.location, exc_info=True)
 
     # -- streaming ---------------------------------------------------------------------------
 
@@ -408,7 +388,7 @@ class AVSource(SourceFilter, Element):
     def _rebased(self, time: Fraction) -> int:
         if self._first is None:
             self._first = time
-        return round((time - self._first) * _SECOND)
+        return round((time - self._first) * SECOND)
 
     def _fill_video(self, sample: Any) -> bool:
         frame = self._next_frame()
@@ -475,7 +455,7 @@ class AVSource(SourceFilter, Element):
         rate = wave.samples_per_sec
         first = self._position
         self._position += frames
-        sample.SetTime(first * _SECOND // rate, self._position * _SECOND // rate)
+        sample.SetTime(first * SECOND // rate, self._position * SECOND // rate)
         sample.SetSyncPoint(True)
         sample.SetDiscontinuity(self._filled == 0)
         return True
@@ -501,7 +481,7 @@ class AVSource(SourceFilter, Element):
 
 @attrs.define
 class _SinkProperties:
-    location: Path | None = prop(None, kind=Path, doc="the file to write")  # noqa: RUF009
+    location: Path | None = path_prop("the file to write")  # noqa: RUF009 (an attrs field)
     codec: str = prop(
         "",
         kind=str,
@@ -554,7 +534,7 @@ def _default_audio_codec(container: Any, fmt: str) -> str:
     return default
 
 
-class AVSink(RendererFilter, Element):
+class AVSink(FileSink[Any], Element):
     """``avsink``: encodes raw video (I420, IYUV, NV12, RGB24, RGB32) or raw audio into
     ``location``; the container follows the file name. The file is created when the filter
     leaves Stopped (a bad location or codec raises there) and finished — encoder drained,
@@ -562,16 +542,14 @@ class AVSink(RendererFilter, Element):
 
     Properties = _SinkProperties
     description = "Encodes raw video or audio into a media file (any format PyAV writes)"
-    pin_templates = (PinTemplate("In", _IN, "ANY"),)
+    pin_templates = (PinTemplate("In", IN, "ANY"),)
 
     video_formats: ClassVar[tuple[str, ...]] = tuple(_PIXEL_FORMATS)
     """The raw video formats the input takes."""
 
     def __init__(self, *, name: str | None = None, **props: Any) -> None:
         self.init_properties(props)
-        super().__init__(name=name, sync=False)
-        self._write_lock = threading.Lock()  # encoding against finishing (Stop's thread)
-        self._container: Any = None
+        super().__init__(name=name)
         self._stream: Any = None
         self._layout: VideoLayout | None = None
         self._time_base = Fraction(1)
@@ -597,45 +575,20 @@ class AVSink(RendererFilter, Element):
 
     # -- state -------------------------------------------------------------------------------
 
-    def Pause(self) -> None:
-        """Leaving Stopped, create the file and write its header (raising for a bad
-        location or codec before anything changes), then pause."""
-        with self._lock:
-            opening = self._state is _STOPPED
-            if opening:
-                self._open()
-            try:
-                super().Pause()
-            except Exception:
-                if opening:
-                    self._abandon()
-                raise
-
-    def Stop(self) -> None:
-        """Stop, and finish the file if end of stream has not."""
-        with self._lock:
-            try:
-                super().Stop()
-            finally:
-                self._finish_reporting(raise_errors=True)
-
-    def end_of_stream(self, pin: Any) -> None:
-        """Finish the file, then report completion (so a reader after ``WaitForCompletion``
-        sees the whole file)."""
-        self._finish_reporting(raise_errors=False)
-        super().end_of_stream(pin)
-
-    def _open(self) -> None:
-        location = self.props.location
-        if location is None:
-            raise ValueError("avsink needs a location (the file to write)")
+    def open_resource(self) -> None:
+        """Leaving Stopped (in ``Pause``): check ``location`` and reset the counters, even
+        when the input is not connected (then no file is made)."""
+        required(self.props.location, "avsink needs a location (the file to write)")
         self.written = 0
         self._first_start = None
         self._last_pts = -1
         self._frames = 0
-        if not self.input.is_connected():
-            return  # nothing will arrive: no file
-        media_type = self.input.ConnectionMediaType()
+        super().open_resource()
+
+    def open_file(self, media_type: MediaType) -> Any:
+        """Create the file and write its header, as ``Pause`` leaves Stopped (raising for a
+        bad location or codec before anything changes)."""
+        location: Path = self.props.location
         try:
             container = av.open(str(location), "w")
         except Exception as exc:
@@ -660,7 +613,7 @@ class AVSink(RendererFilter, Element):
             except Exception:
                 log.debug("%r: closing a failed %s", self, location, exc_info=True)
             raise
-        self._container = container
+        return container
 
     def _add_video(self, container: Any, media_type: MediaType) -> Any:
         header = media_type.format
@@ -702,55 +655,29 @@ class AVSink(RendererFilter, Element):
             stream.bit_rate = self.props.bitrate
         return stream
 
-    def _abandon(self) -> None:
-        """Close the file without draining (a pause that failed after opening it)."""
-        with self._write_lock:
-            container, self._container, self._stream = self._container, None, None
-        if container is not None:
-            try:
-                container.close()
-            except Exception:
-                log.debug("%r: closing %s failed", self, self.props.location, exc_info=True)
-
-    def _finish_reporting(self, *, raise_errors: bool) -> None:
+    def finish_file(self, file: Any) -> None:
+        """Drain the encoder, write the trailer and close the file."""
+        stream, self._stream = self._stream, None
         try:
-            self._finish()
-        except Exception as exc:
-            if raise_errors:
-                raise
-            self.notify_event(EC_ERRORABORT, error_hresult(exc), exc)
-
-    def _finish(self) -> None:
-        """Drain the encoder, write the trailer and close the file (once)."""
-        with self._write_lock:
-            container, stream = self._container, self._stream
-            self._container = self._stream = None
-            if container is None:
-                return
-            try:
-                for packet in stream.encode(None):
-                    container.mux(packet)
-            finally:
-                container.close()
+            for packet in stream.encode(None):
+                file.mux(packet)
+        finally:
+            file.close()
 
     # -- writing -----------------------------------------------------------------------------
 
-    def DoRenderSample(self, sample: Any) -> None:
+    def write_sample(self, file: Any, sample: Any) -> None:
         """Encode ``sample``; its packets go into the file."""
-        with self._write_lock:
-            stream = self._stream
-            if stream is None:
-                return  # finished already (stopped): nothing more goes in
-            if stream.type == "video":
-                frame = self._video_frame(sample, stream)
-            else:
-                frame = self._audio_frame(sample)
-                if frame is None:
-                    return
-            container = self._container
-            for packet in stream.encode(frame):
-                container.mux(packet)
-            self.written += 1
+        stream = self._stream
+        if stream.type == "video":
+            frame = self._video_frame(sample, stream)
+        else:
+            frame = self._audio_frame(sample)
+            if frame is None:
+                return
+        for packet in stream.encode(frame):
+            file.mux(packet)
+        self.written += 1
 
     def _video_frame(self, sample: Any, stream: Any) -> Any:
         media_type = self.input.ConnectionMediaType()
@@ -783,7 +710,7 @@ class AVSink(RendererFilter, Element):
         if start is not None:
             if self._first_start is None:
                 self._first_start = start
-            pts = max(pts, round(Fraction(start - self._first_start, _SECOND) * self._rate))
+            pts = max(pts, round(Fraction(start - self._first_start, SECOND) * self._rate))
         self._last_pts = pts
         return pts
 

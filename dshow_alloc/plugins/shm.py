@@ -92,16 +92,15 @@ from dshow_alloc.mediatype import MediaType, MEDIATYPE_Video, WaveFormatEx
 from dshow_alloc.memory import SharedMemoryBlock, find_allocator
 from dshow_alloc.negotiation import AllocationQuery
 from dshow_alloc.pins import BaseInputPin, BasePin, pin_label
+from dshow_alloc.plugins._common import IN, OUT, STOPPED, HoldsResource, path_prop, required
 from dshow_alloc.registry import Element, PinTemplate, prop
 from dshow_alloc.sample import MediaSample
-from dshow_alloc.structs import AllocatorProperties, FilterState, PinDirection
+from dshow_alloc.structs import AllocatorProperties, FilterState
 
 __all__ = ["ShmSink", "ShmSource"]
 
 log = logging.getLogger(__name__)
 
-_IN, _OUT = PinDirection.PINDIR_INPUT, PinDirection.PINDIR_OUTPUT
-_STOPPED = FilterState.State_Stopped
 _RUNNING = FilterState.State_Running
 
 _POLL = 0.1
@@ -128,20 +127,32 @@ def _is_shared(sample: Any) -> bool:
     )
 
 
+class _SocketPath:
+    """The ``socket_path`` attribute of both filters."""
+
+    props: Any
+
+    @property
+    def socket_path(self) -> Path | None:
+        """The ``socket-path`` property."""
+        path: Path | None = self.props.socket_path
+        return path
+
+
 # -- shmsink ---------------------------------------------------------------------------------
 
 
 @attrs.define
 class _SinkProperties:
-    socket_path: Path | None = prop(  # noqa: RUF009 (prop makes an attrs field)
-        None, kind=Path, doc="the socket file to create; shmsrc connects to it (required)"
+    socket_path: Path | None = path_prop(  # noqa: RUF009 (an attrs field)
+        "the socket file to create; shmsrc connects to it (required)"
     )
     wait_for_connection: bool = prop(
         True, kind=bool, doc="hold the stream while no reader is connected (false: drop)"
     )
 
 
-class ShmSink(RendererFilter, Element):
+class ShmSink(_SocketPath, HoldsResource, RendererFilter, Element):
     """``shmsink``: hands every sample to a reader in another process through shared memory,
     without copying it (see the module docstring).
 
@@ -153,7 +164,7 @@ class ShmSink(RendererFilter, Element):
 
     Properties = _SinkProperties
     description = "Sends samples to another process through shared memory, without a copy"
-    pin_templates = (PinTemplate("In", _IN, "ANY"),)
+    pin_templates = (PinTemplate("In", IN, "ANY"),)
 
     def __init__(self, *, name: str | None = None, **props: Any) -> None:
         self.init_properties(props)
@@ -184,50 +195,30 @@ class ShmSink(RendererFilter, Element):
         """True while a sample waits for a reader to connect (wait-for-connection)."""
         return self._waiting
 
-    @property
-    def socket_path(self) -> Path | None:
-        """The ``socket-path`` property."""
-        path: Path | None = self.props.socket_path
-        return path
-
     # -- state ---------------------------------------------------------------------------------
 
-    def Pause(self) -> None:
-        """See `IMediaFilter.Pause`. Leaving Stopped creates the socket first, so that a bad
+    def open_resource(self) -> None:
+        """Leaving Stopped (in ``Pause``), create the socket first, so that a bad
         ``socket-path`` raises (``FileNotFoundError``, ``FileExistsError``, ``OSError``)
-        with nothing changed."""
-        with self._lock:
-            if self._state is not _STOPPED:
-                super().Pause()
-                return
-            path = self.props.socket_path
-            if path is None:
-                raise ValueError(f"{self.name}: set socket-path, the socket file to create")
-            listener = Listener(path)
-            try:
-                with self._cond:
-                    self._closing = self._ended = False
-                    self._typed = None
-                self.sent = self.dropped = self.copies = self.readers = self.reclaimed = 0
-                super().Pause()
-            except BaseException:
-                listener.close()
-                raise
-            thread = threading.Thread(
-                target=self._accept_loop, args=(listener,), name=f"{self.name} accept", daemon=True
-            )
-            with self._cond:
-                self._listener, self._accept_thread = listener, thread
-            thread.start()
+        with nothing changed; then reset the counters and start accepting readers."""
+        path = required(
+            self.props.socket_path, f"{self.name}: set socket-path, the socket file to create"
+        )
+        listener = Listener(path)
+        thread = threading.Thread(
+            target=self._accept_loop, args=(listener,), name=f"{self.name} accept", daemon=True
+        )
+        with self._cond:
+            self._closing = self._ended = False
+            self._typed = None
+            self._listener, self._accept_thread = listener, thread
+        self.sent = self.dropped = self.copies = self.readers = self.reclaimed = 0
+        thread.start()
 
-    def Stop(self) -> None:
-        """See `IMediaFilter.Stop`: also disconnects the reader (what it holds comes home)
-        and removes the socket file."""
-        with self._lock:
-            try:
-                super().Stop()
-            finally:
-                self._shut_down()
+    def release_resource(self, *, failed: bool) -> None:
+        """At Stop (or a failed pause): disconnect the reader (what it holds comes home) and
+        remove the socket file."""
+        self._shut_down()
 
     def _shut_down(self) -> None:
         with self._cond:
@@ -301,7 +292,7 @@ class ShmSink(RendererFilter, Element):
             self.reclaimed += sender.reclaimed
 
     def _check_streaming(self, pin: BaseInputPin) -> None:
-        if self._state is _STOPPED:
+        if self._state is STOPPED:
             raise VfwWrongStateError(message=f"{self!r} stopped")
         if pin.flushing:
             raise _FlushingError
@@ -455,7 +446,7 @@ class ShmSink(RendererFilter, Element):
         if sender is not None:
             deadline = time.monotonic() + _EOS_RELEASE_TIMEOUT
             while not sender.wait_idle(_POLL):
-                if self._state is _STOPPED or pin.flushing or time.monotonic() >= deadline:
+                if self._state is STOPPED or pin.flushing or time.monotonic() >= deadline:
                     break
             self._retire(sender)
         super().end_of_stream(pin)
@@ -488,8 +479,8 @@ class ShmSink(RendererFilter, Element):
 
 @attrs.define
 class _SourceProperties:
-    socket_path: Path | None = prop(  # noqa: RUF009 (prop makes an attrs field)
-        None, kind=Path, doc="the socket file of the shmsink to read from (required)"
+    socket_path: Path | None = path_prop(  # noqa: RUF009 (an attrs field)
+        "the socket file of the shmsink to read from (required)"
     )
     timeout: float = prop(
         10.0,
@@ -600,13 +591,13 @@ class _ShmStream(SourceStream):
             self.delivered += 1
 
 
-class ShmSource(SourceFilter, Element):
+class ShmSource(_SocketPath, SourceFilter, Element):
     """``shmsrc``: delivers the samples a ``shmsink`` in another process sends, without
     copying them (see the module docstring)."""
 
     Properties = _SourceProperties
     description = "Receives samples from a shmsink in another process, without a copy"
-    pin_templates = (PinTemplate("Output", _OUT, "ANY"),)
+    pin_templates = (PinTemplate("Output", OUT, "ANY"),)
 
     def __init__(self, *, name: str | None = None, **props: Any) -> None:
         self.init_properties(props)
@@ -617,15 +608,9 @@ class ShmSource(SourceFilter, Element):
         self.remove_pin(self.output)
         self.output: _ShmStream = self.add_pin(_ShmStream(self))
 
-    @property
-    def socket_path(self) -> Path | None:
-        """The ``socket-path`` property."""
-        path: Path | None = self.props.socket_path
-        return path
-
     def Pause(self) -> None:
         """See `IMediaFilter.Pause`: ``socket-path`` must be set (ValueError)."""
-        if self._state is _STOPPED and self.props.socket_path is None:
+        if self._state is STOPPED and self.props.socket_path is None:
             raise ValueError(f"{self.name}: set socket-path, the socket of the shmsink to read")
         super().Pause()
 

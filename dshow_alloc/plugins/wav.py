@@ -15,7 +15,6 @@ import io
 import logging
 import os
 import struct
-import threading
 from pathlib import Path
 from typing import Any, BinaryIO
 from uuid import UUID
@@ -23,7 +22,6 @@ from uuid import UUID
 import attrs
 
 from dshow_alloc.audio import audio_format, audio_type
-from dshow_alloc.filters import RendererFilter, SourceFilter
 from dshow_alloc.mediatype import (
     MEDIASUBTYPE_IEEE_FLOAT,
     MEDIASUBTYPE_PCM,
@@ -31,16 +29,23 @@ from dshow_alloc.mediatype import (
     WAVE_FORMAT_PCM,
     MediaType,
 )
+from dshow_alloc.plugins._common import (
+    IN,
+    OUT,
+    SECOND,
+    FileSink,
+    FileSource,
+    open_checked,
+    path_prop,
+    required,
+    write_all,
+)
 from dshow_alloc.registry import Element, PinTemplate, prop
-from dshow_alloc.structs import FilterState, PinDirection
 
 __all__ = ["WAVE_FORMAT_EXTENSIBLE", "WavInfo", "WavSink", "WavSource", "read_wav_info"]
 
 log = logging.getLogger(__name__)
 
-_IN, _OUT = PinDirection.PINDIR_INPUT, PinDirection.PINDIR_OUTPUT
-_STOPPED = FilterState.State_Stopped
-_SECOND = 10_000_000
 
 WAVE_FORMAT_EXTENSIBLE = 0xFFFE
 """wFormatTag of a ``WAVEFORMATEXTENSIBLE``: the real format is its SubFormat GUID."""
@@ -170,26 +175,18 @@ def _parse_fmt(body: bytes, path: Path | str) -> tuple[str, int, int, int]:
     return name, rate, channels, block_align
 
 
-def _write_all(fd: int, data: memoryview) -> None:
-    """Write every byte of ``data`` (a short write carries on where it stopped)."""
-    while len(data):
-        data = data[os.write(fd, data) :]
-
-
 # -- wavsrc ----------------------------------------------------------------------------------
 
 
 @attrs.define
 class _SourceProperties:
-    location: Path | None = prop(  # noqa: RUF009 (prop makes an attrs field)
-        None, kind=Path, doc="the .wav file to read"
-    )
+    location: Path | None = path_prop("the .wav file to read")  # noqa: RUF009 (an attrs field)
     samples_per_buffer: int = prop(
         1024, kind=int, minimum=1, maximum=1 << 24, doc="frames (samples per channel) a buffer"
     )
 
 
-class WavSource(SourceFilter, Element):
+class WavSource(FileSource[io.FileIO], Element):
     """``wavsrc``: reads a PCM or IEEE float WAV file into raw audio samples.
 
     The header is read when the filter is made, so the output pin offers the exact type
@@ -209,16 +206,14 @@ class WavSource(SourceFilter, Element):
     pin_templates = (
         PinTemplate(
             "Output",
-            _OUT,
+            OUT,
             "audio/x-raw,format={U8,S16LE,S24LE,S32LE,F32LE},rate=[1,1000000],channels=[1,64]",
         ),
     )
 
     def __init__(self, *, name: str | None = None, **props: Any) -> None:
         self.init_properties(props)
-        location = self.props.location
-        if location is None:
-            raise ValueError("wavsrc needs a location (the .wav file to read)")
+        location = required(self.props.location, "wavsrc needs a location (the .wav file to read)")
         with location.open("rb") as file:
             self.info = read_wav_info(file, location)
             """The file's header, as read when the filter was made."""
@@ -230,7 +225,6 @@ class WavSource(SourceFilter, Element):
             media_type=media_type,
             buffer_size=self.props.samples_per_buffer * self._block_align,
         )
-        self._file: io.FileIO | None = None
         self._frame = 0
         self._frames = info.frames
 
@@ -239,41 +233,26 @@ class WavSource(SourceFilter, Element):
         per_buffer: int = self.props.samples_per_buffer
         return -(-self.info.frames // per_buffer)
 
-    def Pause(self) -> None:
-        """Open the file when leaving Stopped (each run starts at the first frame), then
-        pause. Raises OSError when the file cannot be opened and ValueError when its header
+    def open_file(self) -> io.FileIO:
+        """Open the file at its first frame (each run starts there), as ``Pause`` leaves
+        Stopped. Raises OSError when the file cannot be opened and ValueError when its header
         no longer matches the connected type."""
-        with self._lock:
-            if self._state is not _STOPPED:
-                super().Pause()
-                return
-            location = self.props.location
-            file = location.open("rb", buffering=0)
-            try:
-                info = read_wav_info(file, location)
-                if (info.format, info.rate, info.channels) != (
-                    self.info.format,
-                    self.info.rate,
-                    self.info.channels,
-                ):
-                    raise ValueError(f"{location} changed since wavsrc read its header")
-                file.seek(info.data_offset)
-                self._file, self._frame, self._frames = file, 0, info.frames
-                super().Pause()
-            except BaseException:
-                self._file = None
-                file.close()
-                raise
+        file = open_checked(self.props.location, "rb", self._check_header)
+        self._frame = 0
+        return file
 
-    def Stop(self) -> None:
-        """Stop (joining the streaming thread), then close the file."""
-        with self._lock:
-            try:
-                super().Stop()
-            finally:
-                file, self._file = self._file, None
-                if file is not None:
-                    file.close()
+    def _check_header(self, file: io.FileIO) -> None:
+        """Read the header again: the same format, and the data's frames now."""
+        location: Path = self.props.location
+        info = read_wav_info(file, location)
+        if (info.format, info.rate, info.channels) != (
+            self.info.format,
+            self.info.rate,
+            self.info.channels,
+        ):
+            raise ValueError(f"{location} changed since wavsrc read its header")
+        file.seek(info.data_offset)
+        self._frames = info.frames
 
     def FillBuffer(self, sample: Any) -> bool:
         """Read the next ``samples-per-buffer`` frames into ``sample``; False at the end."""
@@ -296,7 +275,7 @@ class WavSource(SourceFilter, Element):
         rate = self.info.rate
         self._frame = first + count
         sample.SetActualDataLength(wanted)
-        sample.SetTime(first * _SECOND // rate, (first + count) * _SECOND // rate)
+        sample.SetTime(first * SECOND // rate, (first + count) * SECOND // rate)
         sample.SetMediaTime(first, first + count)
         sample.SetSyncPoint(True)
         sample.SetDiscontinuity(first == 0)
@@ -308,9 +287,7 @@ class WavSource(SourceFilter, Element):
 
 @attrs.define
 class _SinkProperties:
-    location: Path | None = prop(  # noqa: RUF009 (prop makes an attrs field)
-        None, kind=Path, doc="the .wav file to write"
-    )
+    location: Path | None = path_prop("the .wav file to write")  # noqa: RUF009 (an attrs field)
 
 
 @attrs.frozen
@@ -348,7 +325,7 @@ def wav_header(media_type: MediaType) -> _Layout:
     return _Layout(header + b"\0\0\0\0", fact_offset, len(header))
 
 
-class WavSink(RendererFilter, Element):
+class WavSink(FileSink[io.FileIO], Element):
     """``wavsink``: writes raw audio samples (PCM or IEEE float) to a WAV file.
 
     One or two channels of 8/16-bit PCM or 32-bit float get a plain ``WAVEFORMATEX``
@@ -368,18 +345,15 @@ class WavSink(RendererFilter, Element):
     pin_templates = (
         PinTemplate(
             "In",
-            _IN,
+            IN,
             "audio/x-raw,format={U8,S16LE,S24LE,S32LE,F32LE},rate=[1,1000000],channels=[1,64]",
         ),
     )
 
     def __init__(self, *, name: str | None = None, **props: Any) -> None:
         self.init_properties(props)
-        if self.props.location is None:
-            raise ValueError("wavsink needs a location (the .wav file to write)")
-        super().__init__(name=name, sync=False)
-        self._file_lock = threading.Lock()
-        self._file: io.FileIO | None = None
+        required(self.props.location, "wavsink needs a location (the .wav file to write)")
+        super().__init__(name=name)
         self._layout: _Layout | None = None
         self._block_align = 0
         self.bytes_written = 0
@@ -389,73 +363,44 @@ class WavSink(RendererFilter, Element):
         """Raw audio `audio_format` knows (PCM 8/16/24/32 bits, 32-bit float)."""
         return audio_format(media_type) is not None
 
-    def Pause(self) -> None:
-        """Create the file and write its header when leaving Stopped, then pause; OSError
-        (a missing directory, no permission) leaves the filter stopped."""
-        with self._lock:
-            if self._state is not _STOPPED or not self.input.is_connected():
-                super().Pause()
-                return
-            media_type = self.input.ConnectionMediaType()
-            layout = wav_header(media_type)
-            file = self.props.location.open("wb", buffering=0)
-            try:
-                _write_all(file.fileno(), memoryview(layout.header))
-                with self._file_lock:
-                    self._file, self._layout = file, layout
-                    self._block_align = media_type.format.block_align
-                    self.bytes_written = 0
-                super().Pause()
-            except BaseException:
-                with self._file_lock:
-                    self._file = self._layout = None
-                file.close()
-                raise
+    def open_file(self, media_type: MediaType) -> io.FileIO:
+        """Create the file and write its header, as ``Pause`` leaves Stopped; OSError (a
+        missing directory, no permission) leaves the filter stopped."""
+        layout = wav_header(media_type)
+        header = memoryview(layout.header)
+        file = open_checked(self.props.location, "wb", lambda f: write_all(f.fileno(), [header]))
+        self._layout = layout
+        self._block_align = media_type.format.block_align
+        self.bytes_written = 0
+        return file
 
-    def DoRenderSample(self, sample: Any) -> None:
+    def write_sample(self, file: io.FileIO, sample: Any) -> None:
         """Append the sample's bytes to the data chunk."""
-        with self._file_lock:
-            file, layout = self._file, self._layout
-            if file is None or layout is None:
-                return  # arrived after the file was finished (a stop racing the stream)
-            length = sample.GetActualDataLength()
-            if length % self._block_align:
-                raise ValueError(
-                    f"a {length}-byte sample does not hold whole {self._block_align}-byte frames"
-                )
-            if len(layout.header) + self.bytes_written + length + 1 - 8 > _RIFF_LIMIT:
-                raise ValueError(f"{self.props.location}: a WAV file holds at most 4 GiB")
-            _write_all(file.fileno(), sample.GetPointer()[:length])
-            self.bytes_written += length
+        layout = self._layout
+        assert layout is not None  # set with the file
+        length = sample.GetActualDataLength()
+        if length % self._block_align:
+            raise ValueError(
+                f"a {length}-byte sample does not hold whole {self._block_align}-byte frames"
+            )
+        if len(layout.header) + self.bytes_written + length + 1 - 8 > _RIFF_LIMIT:
+            raise ValueError(f"{self.props.location}: a WAV file holds at most 4 GiB")
+        write_all(file.fileno(), [sample.GetPointer()[:length]])
+        self.bytes_written += length
 
-    def end_of_stream(self, pin: Any) -> None:
-        """Finish the file, then report completion (a reader after EC_COMPLETE sees it all)."""
-        self._finish()
-        super().end_of_stream(pin)
-
-    def Stop(self) -> None:
-        """Stop, and finish the file if end of stream did not."""
-        with self._lock:
-            try:
-                super().Stop()
-            finally:
-                self._finish()
-
-    def _finish(self) -> None:
-        with self._file_lock:
-            file, layout = self._file, self._layout
-            self._file = self._layout = None
-            if file is None or layout is None:
-                return
-            try:
-                fd, size = file.fileno(), self.bytes_written
-                if size & 1:
-                    _write_all(fd, memoryview(b"\0"))
-                total = len(layout.header) + size + (size & 1)
-                os.pwrite(fd, struct.pack("<I", total - 8), 4)
-                os.pwrite(fd, struct.pack("<I", size), layout.data_size_offset)
-                if layout.fact_offset is not None:
-                    frames = size // self._block_align
-                    os.pwrite(fd, struct.pack("<I", frames), layout.fact_offset)
-            finally:
-                file.close()
+    def finish_file(self, file: io.FileIO) -> None:
+        """Pad the data chunk to an even length, patch the sizes, and close the file."""
+        layout, self._layout = self._layout, None
+        try:
+            fd, size = file.fileno(), self.bytes_written
+            assert layout is not None  # set with the file
+            if size & 1:
+                write_all(fd, [memoryview(b"\0")])
+            total = len(layout.header) + size + (size & 1)
+            os.pwrite(fd, struct.pack("<I", total - 8), 4)
+            os.pwrite(fd, struct.pack("<I", size), layout.data_size_offset)
+            if layout.fact_offset is not None:
+                frames = size // self._block_align
+                os.pwrite(fd, struct.pack("<I", frames), layout.fact_offset)
+        finally:
+            file.close()

@@ -14,7 +14,6 @@ from __future__ import annotations
 import io
 import logging
 import os
-import threading
 from collections.abc import Sequence
 from fractions import Fraction
 from pathlib import Path
@@ -23,11 +22,24 @@ from typing import Any
 import attrs
 
 from dshow_alloc.caps import frame_time, framerate_of
-from dshow_alloc.filters import RendererFilter, SourceFilter, size_allocator
+from dshow_alloc.filters import size_allocator
 from dshow_alloc.mediatype import MediaType
 from dshow_alloc.negotiation import AllocationQuery
-from dshow_alloc.registry import Element, PinTemplate, prop
-from dshow_alloc.structs import AllocatorProperties, FilterState, PinDirection
+from dshow_alloc.plugins._common import (
+    IN,
+    IOV_MAX,
+    OUT,
+    SECOND,
+    FileSink,
+    FileSource,
+    advance,
+    open_checked,
+    path_prop,
+    required,
+    write_all,
+)
+from dshow_alloc.registry import Element, PinTemplate
+from dshow_alloc.structs import AllocatorProperties
 from dshow_alloc.video import VIDEO_META, VideoLayout, video_format, video_layout, video_type
 from interfaces import IBufferSample
 
@@ -35,9 +47,6 @@ __all__ = ["Y4MHeader", "Y4MSink", "Y4MSource", "parse_y4m_header"]
 
 log = logging.getLogger(__name__)
 
-_IN, _OUT = PinDirection.PINDIR_INPUT, PinDirection.PINDIR_OUTPUT
-_STOPPED = FilterState.State_Stopped
-_SECOND = 10_000_000
 _MAGIC = b"YUV4MPEG2"
 _FRAME = b"FRAME"
 _MAX_LINE = 65536  # a header or FRAME line longer than this is not a y4m file
@@ -50,7 +59,6 @@ _INTERLACING = {
     "m": "mixed",
 }
 _DEFAULT_RATE = Fraction(25)
-_IOV_MAX = 1024  # readv/writev take at most this many buffers a call on Linux
 
 
 @attrs.frozen
@@ -170,35 +178,12 @@ def _read_exactly(fd: int, views: list[memoryview]) -> int:
     total = 0
     pending = [view for view in views if len(view)]
     while pending:
-        batch = pending[:_IOV_MAX]
-        got = os.readv(fd, batch)
+        got = os.readv(fd, pending[:IOV_MAX])
         if got == 0:
             break
         total += got
-        while got and pending:  # drop what was filled, keep the rest of a partial view
-            first = pending[0]
-            if got >= len(first):
-                got -= len(first)
-                pending.pop(0)
-            else:
-                pending[0] = first[got:]
-                got = 0
+        advance(pending, got)
     return total
-
-
-def _write_all(fd: int, views: list[memoryview]) -> None:
-    """Write every byte of ``views`` in order (a short write carries on where it stopped)."""
-    pending = [view for view in views if len(view)]
-    while pending:
-        done = os.writev(fd, pending[:_IOV_MAX])
-        while done and pending:
-            first = pending[0]
-            if done >= len(first):
-                done -= len(first)
-                pending.pop(0)
-            else:
-                pending[0] = first[done:]
-                done = 0
 
 
 # -- y4msrc ----------------------------------------------------------------------------------
@@ -206,12 +191,10 @@ def _write_all(fd: int, views: list[memoryview]) -> None:
 
 @attrs.define
 class _SourceProperties:
-    location: Path | None = prop(  # noqa: RUF009 (prop makes an attrs field)
-        None, kind=Path, doc="the .y4m file to read"
-    )
+    location: Path | None = path_prop("the .y4m file to read")  # noqa: RUF009 (an attrs field)
 
 
-class Y4MSource(SourceFilter, Element):
+class Y4MSource(FileSource[io.FileIO], Element):
     """``y4msrc``: reads a YUV4MPEG2 file into I420 samples, one frame per sample.
 
     The header is read when the filter is made, so the output pin offers the exact type
@@ -237,16 +220,14 @@ class Y4MSource(SourceFilter, Element):
     pin_templates = (
         PinTemplate(
             "Output",
-            _OUT,
+            OUT,
             "video/x-raw,format=I420,width=[1,2147483647],height=[1,2147483647]",
         ),
     )
 
     def __init__(self, *, name: str | None = None, **props: Any) -> None:
         self.init_properties(props)
-        location = self.props.location
-        if location is None:
-            raise ValueError("y4msrc needs a location (the .y4m file to read)")
+        location = required(self.props.location, "y4msrc needs a location (the .y4m file to read)")
         self.header = _read_header(location)
         """The file's stream header, as read when the filter was made."""
         header = self.header
@@ -262,7 +243,6 @@ class Y4MSource(SourceFilter, Element):
         super().__init__(name=name, media_type=media_type)
         self._layout = video_layout(media_type)
         self._widths = _plane_widths(self._layout)
-        self._file: io.FileIO | None = None
         self._index = 0
 
     @property
@@ -288,44 +268,19 @@ class Y4MSource(SourceFilter, Element):
 
     # -- state -----------------------------------------------------------------------------
 
-    def Pause(self) -> None:
-        """Open the file when leaving Stopped (each run starts at the first frame), then
-        pause. Raises OSError when the file cannot be opened and ValueError when its header
+    def open_file(self) -> io.FileIO:
+        """Open the file at its first frame (each run starts there), as ``Pause`` leaves
+        Stopped. Raises OSError when the file cannot be opened and ValueError when its header
         no longer matches the connected type."""
-        with self._lock:
-            if self._state is not _STOPPED:
-                super().Pause()
-                return
-            file = self._open()
-            try:
-                super().Pause()
-            except BaseException:
-                self._file = None
-                file.close()
-                raise
-
-    def _open(self) -> io.FileIO:
-        location: Path = self.props.location
-        file = location.open("rb", buffering=0)
-        try:
-            line = _read_bytes(file, self.header.size)
-            if not line.endswith(b"\n") or parse_y4m_header(line, location) != self.header:
-                raise ValueError(f"{location} changed since y4msrc read its header")
-        except BaseException:
-            file.close()
-            raise
-        self._file, self._index = file, 0
+        file = open_checked(self.props.location, "rb", self._check_header)
+        self._index = 0
         return file
 
-    def Stop(self) -> None:
-        """Stop (joining the streaming thread), then close the file."""
-        with self._lock:
-            try:
-                super().Stop()
-            finally:
-                file, self._file = self._file, None
-                if file is not None:
-                    file.close()
+    def _check_header(self, file: io.FileIO) -> None:
+        location: Path = self.props.location
+        line = _read_bytes(file, self.header.size)
+        if not line.endswith(b"\n") or parse_y4m_header(line, location) != self.header:
+            raise ValueError(f"{location} changed since y4msrc read its header")
 
     # -- streaming -------------------------------------------------------------------------
 
@@ -363,8 +318,8 @@ class Y4MSource(SourceFilter, Element):
         rate = self.header.framerate
         sample.SetActualDataLength(layout.size)
         sample.SetTime(
-            index * _SECOND * rate.denominator // rate.numerator,
-            (index + 1) * _SECOND * rate.denominator // rate.numerator,
+            index * SECOND * rate.denominator // rate.numerator,
+            (index + 1) * SECOND * rate.denominator // rate.numerator,
         )
         sample.SetMediaTime(index, index + 1)
         sample.SetSyncPoint(True)
@@ -420,12 +375,10 @@ def _read_bytes(file: io.FileIO, count: int) -> bytes:
 
 @attrs.define
 class _SinkProperties:
-    location: Path | None = prop(  # noqa: RUF009 (prop makes an attrs field)
-        None, kind=Path, doc="the .y4m file to write"
-    )
+    location: Path | None = path_prop("the .y4m file to write")  # noqa: RUF009 (an attrs field)
 
 
-class Y4MSink(RendererFilter, Element):
+class Y4MSink(FileSink[io.FileIO], Element):
     """``y4msink``: writes I420 (or IYUV) samples to a YUV4MPEG2 file, one frame each.
 
     The header is ``YUV4MPEG2 W<w> H<h> F<n>:<d> Ip A1:1 C420jpeg`` with the frame rate of
@@ -445,18 +398,15 @@ class Y4MSink(RendererFilter, Element):
     pin_templates = (
         PinTemplate(
             "In",
-            _IN,
+            IN,
             "video/x-raw,format={I420,IYUV},width=[1,2147483647],height=[1,2147483647]",
         ),
     )
 
     def __init__(self, *, name: str | None = None, **props: Any) -> None:
         self.init_properties(props)
-        if self.props.location is None:
-            raise ValueError("y4msink needs a location (the .y4m file to write)")
-        super().__init__(name=name, sync=False)
-        self._file_lock = threading.Lock()
-        self._file: io.FileIO | None = None
+        required(self.props.location, "y4msink needs a location (the .y4m file to write)")
+        super().__init__(name=name)
         self._layout: VideoLayout | None = None
         self.frames_written = 0
         """Frames written to the current file."""
@@ -478,64 +428,35 @@ class Y4MSink(RendererFilter, Element):
             "Ip A1:1 C420jpeg\n"
         ).encode("ascii")
 
-    def Pause(self) -> None:
-        """Create the file and write its header when leaving Stopped, then pause; OSError
-        (a missing directory, no permission) leaves the filter stopped."""
-        with self._lock:
-            if self._state is not _STOPPED or not self.input.is_connected():
-                super().Pause()
-                return
-            media_type = self.input.ConnectionMediaType()
-            file = self.props.location.open("wb", buffering=0)
-            try:
-                _write_all(file.fileno(), [memoryview(self.header_line(media_type))])
-                with self._file_lock:
-                    self._file = file
-                    self._layout = video_layout(media_type)
-                    self.frames_written = 0
-                super().Pause()
-            except BaseException:
-                self._close()
-                file.close()
-                raise
+    def open_file(self, media_type: MediaType) -> io.FileIO:
+        """Create the file and write its header, as ``Pause`` leaves Stopped; OSError (a
+        missing directory, no permission) leaves the filter stopped."""
+        header = memoryview(self.header_line(media_type))
+        file = open_checked(self.props.location, "wb", lambda f: write_all(f.fileno(), [header]))
+        self._layout = video_layout(media_type)
+        self.frames_written = 0
+        return file
 
-    def DoRenderSample(self, sample: Any) -> None:
+    def write_sample(self, file: io.FileIO, sample: Any) -> None:
         """Write ``FRAME`` and the sample's three planes, tightly packed."""
-        with self._file_lock:
-            file, layout = self._file, self._layout
-            if file is None or layout is None:
-                return  # arrived after the file was finished (a stop racing the stream)
-            strided = _strided_layout(layout, sample)
-            length = sample.GetActualDataLength()
-            if length < strided.size:
-                raise ValueError(
-                    f"a {length}-byte sample is shorter than a {layout.width}x{layout.height} "
-                    f"I420 frame ({strided.size} bytes)"
-                )
-            data = sample.GetPointer()
-            if strided is layout:
-                views = [data[: layout.size]]
-            else:
-                views = _frame_rows(data, strided, _plane_widths(layout))
-            _write_all(file.fileno(), [memoryview(b"FRAME\n"), *views])
-            self.frames_written += 1
+        layout = self._layout
+        assert layout is not None  # set with the file
+        strided = _strided_layout(layout, sample)
+        length = sample.GetActualDataLength()
+        if length < strided.size:
+            raise ValueError(
+                f"a {length}-byte sample is shorter than a {layout.width}x{layout.height} "
+                f"I420 frame ({strided.size} bytes)"
+            )
+        data = sample.GetPointer()
+        if strided is layout:
+            views = [data[: layout.size]]
+        else:
+            views = _frame_rows(data, strided, _plane_widths(layout))
+        write_all(file.fileno(), [memoryview(b"FRAME\n"), *views])
+        self.frames_written += 1
 
-    def end_of_stream(self, pin: Any) -> None:
-        """Close the file, then report completion (a reader after EC_COMPLETE sees it all)."""
-        self._close()
-        super().end_of_stream(pin)
-
-    def Stop(self) -> None:
-        """Stop, and close the file if end of stream did not."""
-        with self._lock:
-            try:
-                super().Stop()
-            finally:
-                self._close()
-
-    def _close(self) -> None:
-        with self._file_lock:  # held while closing: a caller returns once the file is done
-            file, self._file = self._file, None
-            self._layout = None
-            if file is not None:
-                file.close()
+    def finish_file(self, file: io.FileIO) -> None:
+        """Close the file (a y4m file has nothing to patch)."""
+        self._layout = None
+        file.close()
