@@ -23,10 +23,12 @@ stops. Filters upstream see it come out of ``Deliver`` and stop without reportin
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import uuid
 import weakref
+from collections.abc import Callable
 from typing import Any, ClassVar, TypeVar
 
 from zope.interface import implementer
@@ -495,7 +497,8 @@ class SourceStream(BaseOutputPin):
     EC_ERRORABORT, then end of stream; a failed or refused delivery stops the thread quietly
     (the consumer reported its error, or is flushing or stopping). Override ``FillBuffer``,
     ``GetMediaType`` or ``DecideBufferSize`` here for one pin of a many-pin source; by default
-    they are the filter's.
+    they are the filter's. A source whose samples come from elsewhere (received, not
+    filled) overrides ``next_sample`` instead.
     """
 
     _filter: SourceFilter
@@ -530,15 +533,33 @@ class SourceStream(BaseOutputPin):
             thread, self._thread = self._thread, None
             join_streaming_thread(thread)
 
-    def _stream(self) -> None:
-        fill = (
+    def next_sample(self) -> Any | None:
+        """The next sample to deliver, or None to end the stream.
+
+        The streaming thread delivers the sample, then releases the reference this returned.
+        None sends end of stream downstream (unless the pin is stopping); an exception
+        reports EC_ERRORABORT, then end of stream. It may block, but must return soon after
+        the pin starts stopping (``stopping`` is set). Default: a sample from the allocator
+        filled by ``FillBuffer`` (a ``GetBuffer`` that fails while not stopping is retried
+        every 1 ms, as BC-src does). Override it for a source whose samples come from
+        elsewhere (``shmsrc`` delivers the samples it receives).
+        """
+        return self._filled_sample(self._fill_function())
+
+    @property
+    def stopping(self) -> threading.Event:
+        """Set when the pin is deactivated: the streaming thread must return soon."""
+        return self._stopping
+
+    def _fill_function(self) -> Any:
+        return (
             self._filter.FillBuffer
             if type(self).FillBuffer is SourceStream.FillBuffer
             else self.FillBuffer
         )
-        deliver = self.Deliver
-        stopping = self._stopping
-        allocator = self._allocator
+
+    def _filled_sample(self, fill: Any) -> Any | None:
+        stopping, allocator = self._stopping, self._allocator
         while not stopping.is_set():
             try:
                 sample = allocator.GetBuffer()
@@ -548,12 +569,31 @@ class SourceStream(BaseOutputPin):
                 continue
             try:
                 more = fill(sample)
-            except Exception as exc:
+            except BaseException:
                 sample.Release()
-                self._end(exc)
-                return
+                raise
             if more is False:
                 sample.Release()
+                return None
+            return sample
+        return None
+
+    def _stream(self) -> None:
+        # Hot path: the default next_sample, with FillBuffer looked up once.
+        produce: Callable[[], Any]
+        if type(self).next_sample is SourceStream.next_sample:
+            produce = functools.partial(self._filled_sample, self._fill_function())
+        else:
+            produce = self.next_sample
+        deliver = self.Deliver
+        stopping = self._stopping
+        while not stopping.is_set():
+            try:
+                sample = produce()
+            except Exception as exc:
+                self._end(exc)
+                return
+            if sample is None:
                 self._end(None)
                 return
             try:

@@ -30,6 +30,7 @@ from dshow_alloc import (
     FilterState,
     FORMAT_None,
     ManualClock,
+    MediaSample,
     MEDIASUBTYPE_None,
     MediaType,
     MEDIATYPE_Stream,
@@ -40,6 +41,7 @@ from dshow_alloc import (
     QueueFilter,
     RendererFilter,
     SourceFilter,
+    SourceStream,
     Tee,
     TransformFilter,
     TransInPlaceFilter,
@@ -972,3 +974,51 @@ def test_null_renderer_counts(graph: FilterGraph) -> None:
     assert graph.WaitForCompletion(10_000) == EC_COMPLETE
     graph.Stop()
     assert sink.rendered == 2
+
+
+class _PushStream(SourceStream):
+    """A source pin whose samples come from a list of byte strings, not from FillBuffer."""
+
+    def __init__(self, filter: SourceFilter, items: list[bytes | Exception]) -> None:
+        super().__init__(filter, "Output")
+        self.items = list(items)
+
+    def next_sample(self) -> Any:
+        if not self.items:
+            return None
+        item = self.items.pop(0)
+        if isinstance(item, Exception):
+            raise item
+        return MediaSample.wrap(bytearray(item))
+
+
+def _push_source(items: list[bytes | Exception]) -> SourceFilter:
+    source = SourceFilter(buffer_size=8)
+    source.remove_pin(source.output)
+    source.output = source.add_pin(_PushStream(source, items))
+    return source
+
+
+def test_next_sample_override_delivers_its_own_samples(graph: FilterGraph) -> None:
+    """A SourceStream overriding next_sample delivers exactly the samples it returns, each
+    released after delivery, and None ends the stream with EC_COMPLETE."""
+    source, renderer = _push_source([b"one", b"two", b"three"]), CollectingRenderer()
+    graph.connect_chain(source, renderer)
+    graph.Run()
+    assert graph.WaitForCompletion(10_000) == EC_COMPLETE
+    assert renderer.data == [b"one", b"two", b"three"]
+    assert source.output.delivered == 3
+
+
+def test_next_sample_raising_reports_error_abort(graph: FilterGraph) -> None:
+    """An exception from next_sample posts EC_ERRORABORT with its HRESULT, then end of
+    stream, after the samples before it were delivered."""
+    failure = VfwTimeoutError(message="nothing came")
+    source, renderer = _push_source([b"first", failure]), CollectingRenderer()
+    graph.connect_chain(source, renderer)
+    graph.Run()
+    assert graph.WaitForCompletion(10_000) == EC_ERRORABORT
+    assert renderer.data == [b"first"]
+    graph.Stop()
+    code, param1, param2 = graph.GetEvent(0)
+    assert (code, param1, param2) == (EC_ERRORABORT, HRESULT.VFW_E_TIMEOUT, failure)

@@ -512,6 +512,7 @@ class _ShmStream(SourceStream):
     def __init__(self, filter: ShmSource) -> None:
         super().__init__(filter, "Output")
         self._receiver: SampleReceiver | None = None
+        self._last = 0.0  # when the last sample arrived (monotonic seconds)
 
     def DecideAllocator(self, input_pin: Any) -> Any:
         """An allocator of our own, given to downstream read-only: the samples delivered are
@@ -538,57 +539,38 @@ class _ShmStream(SourceStream):
             if receiver is not None:
                 receiver.close()
 
-    def _stream(self) -> None:
-        source = self._filter
-        stopping = self._stopping
-        try:
-            receiver = source.connect_to_sink(stopping)
-        except Exception as exc:
-            self._end(exc)
-            return
+    def next_sample(self) -> Any | None:
+        """The next sample the sink sends, itself (connecting on the first call); None when
+        the sink ended the stream or the pin is stopping. No sample for ``timeout`` seconds
+        raises VFW_E_TIMEOUT; a sample of another type VFW_E_INVALIDMEDIATYPE."""
+        source, stopping = self._filter, self._stopping
+        receiver = self._receiver
         if receiver is None:
-            return  # stopping
-        self._receiver = receiver
-        expected = self.ConnectionMediaType()
+            receiver = source.connect_to_sink(stopping)
+            if receiver is None:
+                return None  # stopping
+            self._receiver = receiver
+            self._last = time.monotonic()
         limit = source.props.timeout
-        deliver = self.Deliver
-        last = time.monotonic()
         while not stopping.is_set():
             try:
                 sample = receiver.receive(timeout=_POLL)
             except VfwTimeoutError:
-                if limit and time.monotonic() - last >= limit:
-                    self._end(
-                        VfwTimeoutError(
-                            message=f"{source.name}: no sample from {source.socket_path} "
-                            f"for {limit} s"
-                        )
-                    )
-                    return
+                if limit and time.monotonic() - self._last >= limit:
+                    raise VfwTimeoutError(
+                        message=f"{source.name}: no sample from {source.socket_path} for {limit} s"
+                    ) from None
                 continue
-            except Exception as exc:  # the sender broke the protocol
-                self._end(exc)
-                return
             if sample is None:
-                self._end(None)  # the sink ended the stream, or its process exited
-                return
-            last = time.monotonic()
+                return None  # the sink ended the stream, or its process exited
+            self._last = time.monotonic()
             try:
-                source.check_sample(sample, expected)
-            except Exception as exc:
+                source.check_sample(sample, self.ConnectionMediaType())
+            except BaseException:
                 sample.Release()
-                self._end(exc)
-                return
-            try:
-                accepted = deliver(sample)
-            except Exception as exc:
-                log.debug("%r: delivery failed, streaming ends: %r", self, exc)
-                return
-            finally:
-                sample.Release()
-            if not accepted:
-                return
-            self.delivered += 1
+                raise
+            return sample
+        return None
 
 
 class ShmSource(_SocketPath, SourceFilter, Element):
