@@ -243,19 +243,10 @@ class Caps:
         values = {name: self.get(name) for name in names}
         if any(isinstance(v, tuple | IntRange) for v in values.values()):
             return None
-        if self.media == VIDEO:
-            if None in (values["format"], values["width"], values["height"]):
-                return None
-            rate = values["framerate"]
-            return video_type(
-                values["format"],
-                values["width"],
-                values["height"],
-                avg_time_per_frame=frame_time(rate) if rate else 0,
-            )
-        if None in values.values():
+        required = ("format", "width", "height") if self.media == VIDEO else tuple(names)
+        if any(values[name] is None for name in required):
             return None
-        return audio_type(values["format"], values["rate"], values["channels"])
+        return _build(self.media, values)
 
     def fixate(self, media_type: MediaType) -> MediaType | None:
         """``media_type`` with the fields these caps fix put in (None: another kind).
@@ -266,16 +257,22 @@ class Caps:
         values = self._values_of(media_type)
         if values is None:
             return None
-        fixed = {name: _pick(value, self.get(name)) for name, value in values.items()}
-        if self.media == VIDEO:
-            rate = fixed["framerate"]
-            return video_type(
-                fixed["format"],
-                fixed["width"],
-                fixed["height"],
-                avg_time_per_frame=frame_time(rate) if rate else 0,
-            )
-        return audio_type(fixed["format"], fixed["rate"], fixed["channels"])
+        return _build(
+            self.media, {name: _pick(value, self.get(name)) for name, value in values.items()}
+        )
+
+
+def _build(media: str, values: dict[str, Any]) -> MediaType:
+    """The fully specified type of kind ``media`` with these field values."""
+    if media == VIDEO:
+        rate = values["framerate"]
+        return video_type(
+            values["format"],
+            values["width"],
+            values["height"],
+            avg_time_per_frame=frame_time(rate) if rate else 0,
+        )
+    return audio_type(values["format"], values["rate"], values["channels"])
 
 
 def caps_of(media_type: MediaType) -> str:

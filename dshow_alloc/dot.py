@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from dshow_alloc.caps import caps_of
+from dshow_alloc.pins import filter_label
 from dshow_alloc.structs import PinDirection
 
 __all__ = ["graph_to_dot", "render"]
@@ -24,10 +25,6 @@ __all__ = ["graph_to_dot", "render"]
 def _quote(text: str) -> str:
     escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
     return f'"{escaped}"'
-
-
-def _filter_name(filter: Any) -> str:
-    return str(filter.QueryFilterInfo().name or getattr(filter, "name", type(filter).__name__))
 
 
 def _allocator_text(out_pin: Any, in_pin: Any) -> str:
@@ -60,7 +57,7 @@ def graph_to_dot(graph: Any, *, title: str = "") -> str:
     if title:
         out.append(f"  label={_quote(title)}; labelloc=t;")
     for index, filter in enumerate(graph.EnumFilters()):
-        name = _filter_name(filter)
+        name = filter_label(filter)
         out.append(f"  subgraph cluster_{index} {{")
         label = _quote(name + "\n" + type(filter).__name__)
         out.append(f"    label={label};")

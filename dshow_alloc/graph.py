@@ -18,12 +18,12 @@ from dshow_alloc.hresult import (
     AbortError,
     InvalidArgError,
     PointerError,
-    VfwNotConnectedError,
     VfwNotFoundError,
     VfwNotInGraphError,
     VfwNotStoppedError,
 )
 from dshow_alloc.mediatype import MediaType
+from dshow_alloc.pins import free_pins, is_connected
 from dshow_alloc.structs import (
     EC_CLOCK_CHANGED,
     EC_COMPLETE,
@@ -136,7 +136,7 @@ class FilterGraph(ComObject):
             name = self._name_of(filter)
             self._check_stopped()
             for pin in filter.EnumPins():
-                if _connected(pin):
+                if is_connected(pin):
                     pin.ConnectedTo().Disconnect()
                     pin.Disconnect()
             del self._filters[name]
@@ -232,7 +232,7 @@ class FilterGraph(ComObject):
                 return
             seen.add(id(filter))
             for pin in filter.EnumPins():
-                if pin.QueryDirection() is PinDirection.PINDIR_OUTPUT and _connected(pin):
+                if pin.QueryDirection() is PinDirection.PINDIR_OUTPUT and is_connected(pin):
                     visit(pin.ConnectedTo().QueryPinInfo().filter)
             ordered.append(filter)
 
@@ -360,24 +360,16 @@ class FilterGraph(ComObject):
 
 
 def _free_pin(filter: Any, direction: PinDirection) -> Any:
-    for pin in filter.EnumPins():
-        if pin.QueryDirection() is direction and not _connected(pin):
-            return pin
+    pins = free_pins(filter, direction)
+    if pins:
+        return pins[0]
     kind = "output" if direction is PinDirection.PINDIR_OUTPUT else "input"
     raise VfwNotFoundError(message=f"{filter!r} has no unconnected {kind} pin")
-
-
-def _connected(pin: Any) -> bool:
-    try:
-        pin.ConnectedTo()
-    except VfwNotConnectedError:
-        return False
-    return True
 
 
 def _is_active_renderer(filter: Any) -> bool:
     """A renderer with a connected input pin: the graph waits for its end of stream."""
     return bool(getattr(filter, "is_renderer", False)) and any(
-        pin.QueryDirection() is PinDirection.PINDIR_INPUT and _connected(pin)
+        pin.QueryDirection() is PinDirection.PINDIR_INPUT and is_connected(pin)
         for pin in filter.EnumPins()
     )

@@ -40,7 +40,7 @@ import attrs
 from dshow_alloc.caps import Caps, CapsError, caps_of
 from dshow_alloc.graph import FilterGraph
 from dshow_alloc.hresult import COMError, VfwNoAcceptableTypesError, VfwTypeNotAcceptedError
-from dshow_alloc.pins import pin_label
+from dshow_alloc.pins import free_pins, is_source, pin_label
 from dshow_alloc.registry import (
     FilterUnavailableError,
     UnknownFilterError,
@@ -165,11 +165,7 @@ class Pipeline:
 
     def sources(self) -> list[Any]:
         """Filters with no input pin."""
-        return [
-            f
-            for f in self.filters.values()
-            if not any(p.QueryDirection() is PinDirection.PINDIR_INPUT for p in f.EnumPins())
-        ]
+        return [f for f in self.filters.values() if is_source(f)]
 
     def renderers(self) -> list[Any]:
         """Filters that end a stream (the graph waits for their end of stream)."""
@@ -333,22 +329,8 @@ def _resolve(parser: _Parser, node: _Element | _Ref, filters: dict[str, Any]) ->
 
 
 def _free_pins(filter: Any, direction: PinDirection, pin_id: str | None) -> list[Any]:
-    pins = [
-        pin
-        for pin in filter.EnumPins()
-        if pin.QueryDirection() is direction and not _connected(pin)
-    ]
-    if pin_id is not None:
-        pins = [pin for pin in pins if pin.QueryId() == pin_id]
-    return pins
-
-
-def _connected(pin: Any) -> bool:
-    try:
-        pin.ConnectedTo()
-    except COMError:
-        return False
-    return True
+    pins = free_pins(filter, direction)
+    return pins if pin_id is None else [pin for pin in pins if pin.QueryId() == pin_id]
 
 
 def _order(parser: _Parser, filters: dict[str, Any]) -> list[tuple[_PendingLink, Any, Any]]:

@@ -67,7 +67,17 @@ from interfaces import (
 if TYPE_CHECKING:
     from dshow_alloc.filters import BaseFilter
 
-__all__ = ["BaseInputPin", "BaseOutputPin", "BasePin", "error_hresult"]
+__all__ = [
+    "BaseInputPin",
+    "BaseOutputPin",
+    "BasePin",
+    "error_hresult",
+    "filter_label",
+    "free_pins",
+    "is_connected",
+    "is_source",
+    "pin_label",
+]
 
 log = logging.getLogger(__name__)
 
@@ -77,13 +87,38 @@ _MAX_TIME = 2**63 - 1
 _REFUSALS = (FailError, InvalidArgError, VfwTypeNotAcceptedError)
 
 
+def is_connected(pin: Any) -> bool:
+    """Whether any `IPin` is connected (``ConnectedTo`` answers rather than raising)."""
+    try:
+        pin.ConnectedTo()
+    except VfwNotConnectedError:
+        return False
+    return True
+
+
+def free_pins(filter: Any, direction: PinDirection) -> list[Any]:
+    """``filter``'s unconnected pins of ``direction``, in pin order."""
+    return [
+        pin
+        for pin in filter.EnumPins()
+        if pin.QueryDirection() is direction and not is_connected(pin)
+    ]
+
+
+def is_source(filter: Any) -> bool:
+    """Whether ``filter`` has no input pin (it starts streams)."""
+    return not any(pin.QueryDirection() is PinDirection.PINDIR_INPUT for pin in filter.EnumPins())
+
+
+def filter_label(filter: Any) -> str:
+    """The name a graph gave ``filter``, else its own name, else its class name."""
+    return str(filter.QueryFilterInfo().name or getattr(filter, "name", type(filter).__name__))
+
+
 def pin_label(pin: Any) -> str:
     """``"filter.pin"``: a pin's filter name and pin id, for messages and reports."""
     try:
-        info = pin.QueryPinInfo()
-        owner = info.filter
-        name = getattr(owner, "name", None) or owner.QueryFilterInfo().name
-        return f"{name}.{pin.QueryId()}"
+        return f"{filter_label(pin.QueryPinInfo().filter)}.{pin.QueryId()}"
     except Exception:
         return repr(pin)
 

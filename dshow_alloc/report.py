@@ -17,7 +17,7 @@ from typing import Any
 import attrs
 
 from dshow_alloc.hresult import AbortError, COMError
-from dshow_alloc.pins import pin_label
+from dshow_alloc.pins import filter_label, is_connected, is_source, pin_label
 from dshow_alloc.structs import EC_COMPLETE, EC_ERRORABORT, EC_USERABORT, EventCode, PinDirection
 
 __all__ = ["AllocatorReport", "RunReport", "collect_report", "run_graph"]
@@ -137,10 +137,6 @@ def _table(rows: list[tuple[str, ...]]) -> list[str]:
     return out
 
 
-def _is_source(filter: Any) -> bool:
-    return not any(p.QueryDirection() is PinDirection.PINDIR_INPUT for p in filter.EnumPins())
-
-
 def _upstream_first(graph: Any) -> list[Any]:
     """The graph's filters, each after every filter feeding it (sources first)."""
     filters = list(graph.EnumFilters())
@@ -153,7 +149,7 @@ def _upstream_first(graph: Any) -> list[Any]:
             feeders = [
                 pin.ConnectedTo().QueryPinInfo().filter
                 for pin in filter.EnumPins()
-                if pin.QueryDirection() is PinDirection.PINDIR_INPUT and pin.is_connected()
+                if pin.QueryDirection() is PinDirection.PINDIR_INPUT and is_connected(pin)
             ]
             if all(any(p is f for p in placed) for f in feeders):
                 placed.append(filter)
@@ -194,8 +190,8 @@ def collect_report(
     renderers: dict[str, int] = {}
     copies: dict[str, int] = {}
     for filter in graph.EnumFilters():
-        name = filter.QueryFilterInfo().name or getattr(filter, "name", "?")
-        if _is_source(filter):
+        name = filter_label(filter)
+        if is_source(filter):
             sources[name] = sum(getattr(pin, "delivered", 0) for pin in filter.EnumPins())
         if getattr(filter, "is_renderer", False):
             renderers[name] = getattr(filter, "rendered", 0)
@@ -210,7 +206,7 @@ def collect_report(
 def _expected(graph: Any) -> int | None:
     total = 0
     for filter in graph.EnumFilters():
-        if _is_source(filter):
+        if is_source(filter):
             method = getattr(filter, "expected_samples", None)
             count = method() if method is not None else None
             if count is None:
@@ -223,7 +219,7 @@ def _delivered(graph: Any) -> int:
     return sum(
         getattr(pin, "delivered", 0)
         for filter in graph.EnumFilters()
-        if _is_source(filter)
+        if is_source(filter)
         for pin in filter.EnumPins()
     )
 
