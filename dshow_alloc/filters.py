@@ -49,6 +49,7 @@ from dshow_alloc.mediatype import FORMAT_None, MEDIASUBTYPE_None, MediaType, MED
 from dshow_alloc.negotiation import AllocationQuery
 from dshow_alloc.pins import BaseInputPin, BaseOutputPin, BasePin, error_hresult, pin_label
 from dshow_alloc.sample import MediaSample
+from dshow_alloc.seeking import END, KEEP, MAX_TIME, Segment
 from dshow_alloc.structs import (
     AM_SAMPLE_DATADISCONTINUITY,
     AM_SAMPLE_PREROLL,
@@ -197,6 +198,16 @@ def copy_sample(source: Any, target: Any) -> None:
     target.GetPointer()[:length] = data[:length]
     target.SetActualDataLength(length)
     copy_sample_properties(source, target)
+
+
+def _stream_start(sample: Any, default: int) -> int:
+    """The start time of a delivered sample (``default`` without one). Reading a sample after
+    delivery is fine: the streaming thread still holds its reference."""
+    try:
+        start: int = sample.GetTime()[0]
+    except VfwSampleTimeNotSetError:
+        return default
+    return start
 
 
 def _class_id(cls: type) -> uuid.UUID:
@@ -397,6 +408,10 @@ class BaseFilter(ComObject):
         """Whether ``pin`` accepts ``media_type``. Default: yes."""
         return True
 
+    def before_streaming(self, pin: Any) -> None:
+        """A `SourceStream` of this filter is about to start its streaming thread as the
+        filter leaves Stopped (a seeking source moves to its segment here)."""
+
     def get_media_type(self, pin: BasePin, position: int) -> MediaType | None:
         """``pin``'s preferred type at ``position``. Default: none."""
         return None
@@ -507,6 +522,9 @@ class SourceStream(BaseOutputPin):
         super().__init__(filter, name, pin_id)
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
+        self._segment: Segment | None = None
+        self._discontinuity = False
+        self._played = 0
         self.delivered = 0
         """Samples delivered since the filter last paused from Stopped."""
 
@@ -515,14 +533,12 @@ class SourceStream(BaseOutputPin):
         return self._filter.FillBuffer(sample)
 
     def Active(self) -> None:
-        """Commit the allocator and start the streaming thread."""
+        """Commit the allocator and start the streaming thread (after the filter's
+        ``before_streaming``: a seeking source moves to its segment's start there)."""
         super().Active()
-        self._stopping.clear()
         self.delivered = 0
-        self._thread = threading.Thread(
-            target=self._stream, name=f"{self._filter.name}.{self._name} streaming", daemon=True
-        )
-        self._thread.start()
+        self._filter.before_streaming(self)
+        self.start_streaming()
 
     def Inactive(self) -> None:
         """Stop the thread: decommit (waking a blocked ``GetBuffer``), then join it."""
@@ -532,6 +548,51 @@ class SourceStream(BaseOutputPin):
         finally:
             thread, self._thread = self._thread, None
             join_streaming_thread(thread)
+
+    # -- segments (seeking) --------------------------------------------------------------------
+
+    @property
+    def played(self) -> int:
+        """The stream time of the last sample delivered in the current segment."""
+        return self._played
+
+    def set_segment(self, segment: Segment | None, *, discontinuity: bool = False) -> None:
+        """Place the samples of the next streaming run in ``segment``: the thread sends
+        ``NewSegment`` first, and with ``discontinuity`` the first sample delivered carries
+        the flag. Only while the thread is not running."""
+        self._segment = segment
+        self._discontinuity = discontinuity
+        self._played = 0
+
+    def move_stop(self, stop: int | None) -> None:
+        """Move the running segment's stop (the next sample at or after it ends the
+        stream)."""
+        segment = self._segment
+        if segment is not None:
+            self._segment = Segment(segment.start, stop, segment.rate)
+
+    def start_streaming(self) -> None:
+        """Start the streaming thread (the pin is active and has no thread running)."""
+        self._stopping.clear()
+        self._thread = threading.Thread(
+            target=self._stream, name=f"{self._filter.name}.{self._name} streaming", daemon=True
+        )
+        self._thread.start()
+
+    def stop_streaming(self) -> None:
+        """Stop and join the streaming thread while staying active (a seek's flush): the
+        pool is set flushing meanwhile, so a thread waiting in ``GetBuffer`` wakes."""
+        self._stopping.set()
+        allocator = self._allocator
+        flushable = allocator is not None and hasattr(allocator, "SetFlushing")
+        if flushable:
+            allocator.SetFlushing(True)
+        try:
+            thread, self._thread = self._thread, None
+            join_streaming_thread(thread)
+        finally:
+            if flushable:
+                allocator.SetFlushing(False)
 
     def next_sample(self) -> Any | None:
         """The next sample to deliver, or None to end the stream.
@@ -575,6 +636,17 @@ class SourceStream(BaseOutputPin):
             if more is False:
                 sample.Release()
                 return None
+            segment = self._segment
+            if segment is not None:
+                verdict = segment.place(sample)
+                if verdict != KEEP:
+                    sample.Release()
+                    if verdict == END:
+                        return None
+                    continue
+                if self._discontinuity:
+                    self._discontinuity = False
+                    sample.SetDiscontinuity(True)
             return sample
         return None
 
@@ -587,6 +659,15 @@ class SourceStream(BaseOutputPin):
             produce = self.next_sample
         deliver = self.Deliver
         stopping = self._stopping
+        segment = self._segment
+        if segment is not None:
+            try:
+                self.DeliverNewSegment(
+                    segment.start, MAX_TIME if segment.stop is None else segment.stop, segment.rate
+                )
+            except Exception as exc:
+                log.debug("%r: NewSegment not delivered, streaming ends: %r", self, exc)
+                return
         while not stopping.is_set():
             try:
                 sample = produce()
@@ -606,6 +687,8 @@ class SourceStream(BaseOutputPin):
             if not accepted:
                 return
             self.delivered += 1
+            if segment is not None:
+                self._played = _stream_start(sample, self._played)
 
     def _end(self, exc: BaseException | None) -> None:
         if exc is not None:

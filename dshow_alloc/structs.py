@@ -8,6 +8,7 @@ never lets a caller's copy change under it. Every field names the DirectShow fie
 from __future__ import annotations
 
 import enum
+import uuid
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -29,6 +30,26 @@ __all__ = [
     "AM_SAMPLE_TIMEVALID",
     "AM_SAMPLE_TYPECHANGED",
     "AM_STREAM_CONTROL",
+    "AM_SEEKING_AbsolutePositioning",
+    "AM_SEEKING_CanDoSegments",
+    "AM_SEEKING_CanGetCurrentPos",
+    "AM_SEEKING_CanGetDuration",
+    "AM_SEEKING_CanGetStopPos",
+    "AM_SEEKING_CanPlayBackwards",
+    "AM_SEEKING_CanSeekAbsolute",
+    "AM_SEEKING_CanSeekBackwards",
+    "AM_SEEKING_CanSeekForwards",
+    "AM_SEEKING_IncrementalPositioning",
+    "AM_SEEKING_NoFlush",
+    "AM_SEEKING_NoPositioning",
+    "AM_SEEKING_PositioningBitsMask",
+    "AM_SEEKING_RelativePositioning",
+    "AM_SEEKING_ReturnTime",
+    "AM_SEEKING_SeekToKeyFrame",
+    "AM_SEEKING_Segment",
+    "AM_SEEKING_Source",
+    "TIME_FORMAT_MEDIA_TIME",
+    "TIME_FORMAT_NONE",
     "AM_STREAM_MEDIA",
     "EC_CLOCK_CHANGED",
     "EC_COMPLETE",
@@ -66,6 +87,35 @@ AM_SAMPLE_ENDOFSTREAM = 0x200
 SAMPLE_MEDIA_TIME_VALID = 0x20
 #: Every flag bit a sample may carry (CMediaSample's Sample_ValidFlags).
 SAMPLE_VALID_FLAGS = 0x1FF
+
+
+# IMediaSeeking::SetPositions flags (AM_SEEKING_SEEKING_FLAGS, strmif.h): one positioning
+# mode in the low two bits, then modifiers.
+AM_SEEKING_NoPositioning = 0x0
+AM_SEEKING_AbsolutePositioning = 0x1
+AM_SEEKING_RelativePositioning = 0x2
+AM_SEEKING_IncrementalPositioning = 0x3
+AM_SEEKING_PositioningBitsMask = 0x3
+AM_SEEKING_SeekToKeyFrame = 0x4
+AM_SEEKING_ReturnTime = 0x8
+AM_SEEKING_Segment = 0x10
+AM_SEEKING_NoFlush = 0x20
+
+# IMediaSeeking::GetCapabilities bits (AM_SEEKING_SEEKING_CAPABILITIES, strmif.h).
+AM_SEEKING_CanSeekAbsolute = 0x1
+AM_SEEKING_CanSeekForwards = 0x2
+AM_SEEKING_CanSeekBackwards = 0x4
+AM_SEEKING_CanGetCurrentPos = 0x8
+AM_SEEKING_CanGetStopPos = 0x10
+AM_SEEKING_CanGetDuration = 0x20
+AM_SEEKING_CanPlayBackwards = 0x40
+AM_SEEKING_CanDoSegments = 0x80
+AM_SEEKING_Source = 0x100
+
+#: TIME_FORMAT_MEDIA_TIME (uuids.h): REFERENCE_TIME, the only time format supported.
+TIME_FORMAT_MEDIA_TIME = uuid.UUID("7b785574-8c82-11cf-bc0c-00aa00ac74f6")
+#: TIME_FORMAT_NONE: GUID_NULL.
+TIME_FORMAT_NONE = uuid.UUID(int=0)
 
 # AM_SAMPLE2_PROPERTIES.dwStreamId values.
 AM_STREAM_MEDIA = 0

@@ -33,6 +33,7 @@ from interfaces.graph import (
 from interfaces.memory import IMemory, IMemoryAllocator
 from interfaces.pins import IAllocationProposal, IMemInputPin, IPin
 from interfaces.sample import IBufferSample, IMediaSample, IMediaSample2
+from interfaces.seeking import IMediaSeeking
 from interfaces.unknown import IUnknown
 
 __all__ = [
@@ -57,4 +58,5 @@ __all__ = [
     "IMediaControl",
     "IMediaEvent",
     "IMediaEventSink",
+    "IMediaSeeking",
 ]
