@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import decimal
 import json
 import signal
 import sys
 from collections.abc import Sequence
+from fractions import Fraction
 from typing import Any
 
 import attrs
@@ -83,6 +85,12 @@ def _launch(args: argparse.Namespace) -> int:
                 f"{_pin(link.output)} -> {_pin(link.input)}: "
                 f"{caps_of(link.output.ConnectionMediaType())}"
             )
+    if args.start is not None or args.stop is not None:
+        try:
+            _seek(pipeline.graph, args.start, args.stop)
+        except COMError as exc:
+            print(f"error: cannot play from --start/--stop: {exc}", file=sys.stderr)
+            return 2
     try:
         report = run_graph(
             pipeline.graph, progress=not args.quiet, timeout=args.timeout, file=sys.stderr
@@ -94,6 +102,18 @@ def _launch(args: argparse.Namespace) -> int:
     if report.completion == "interrupted":
         return 130
     return 0 if report.succeeded else 1
+
+
+def _seek(graph: Any, start: int | None, stop: int | None) -> None:
+    """``SetPositions`` on the stopped graph: the run plays from ``start`` to ``stop``."""
+    from dshow_alloc.structs import AM_SEEKING_AbsolutePositioning, AM_SEEKING_NoPositioning
+
+    graph.SetPositions(
+        start,
+        AM_SEEKING_NoPositioning if start is None else AM_SEEKING_AbsolutePositioning,
+        stop,
+        AM_SEEKING_NoPositioning if stop is None else AM_SEEKING_AbsolutePositioning,
+    )
 
 
 def _pin(pin: Any) -> str:
@@ -179,6 +199,20 @@ def _positive(text: str) -> int:
     return value
 
 
+def _position(text: str) -> int:
+    """Seconds (a decimal number >= 0) as a REFERENCE_TIME, exactly: ``0.1`` is 1_000_000
+    (to the nearest 100 ns unit, half to even)."""
+    try:
+        seconds = decimal.Decimal(text.strip())
+    except decimal.InvalidOperation:
+        raise argparse.ArgumentTypeError(f"must be a number of seconds, got {text!r}") from None
+    if not seconds.is_finite():
+        raise argparse.ArgumentTypeError(f"must be a finite number of seconds, got {text!r}")
+    if seconds < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0 seconds, got {text}")
+    return round(Fraction(seconds) * 10_000_000)
+
+
 def _even(text: str) -> int:
     value = _positive(text)
     if value % 2:
@@ -215,6 +249,20 @@ def build_parser() -> argparse.ArgumentParser:
     launch.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     launch.add_argument("-v", "--verbose", action="store_true", help="print each connection")
     launch.add_argument("--timeout", type=float, default=None, help="stop after SECONDS")
+    launch.add_argument(
+        "--start",
+        type=_position,
+        default=None,
+        metavar="SECONDS",
+        help="play from this position (IMediaSeeking.SetPositions on the graph)",
+    )
+    launch.add_argument(
+        "--stop",
+        type=_position,
+        default=None,
+        metavar="SECONDS",
+        help="end the stream at this position",
+    )
     launch.set_defaults(run=_launch)
 
     inspect = commands.add_parser("inspect", help="list the filters, or show one")

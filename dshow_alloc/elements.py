@@ -286,6 +286,7 @@ class QueueFilter(_PassThroughFilter):
         self._items: collections.deque[tuple[int, Any]] = collections.deque()
         self._cond = threading.Condition()
         self._stopping = False
+        self._busy = False  # the thread is handling an item it took off the queue
         self._error: BaseException | None = None
         self.high_water = 0
         """The most samples queued at once."""
@@ -357,7 +358,12 @@ class QueueFilter(_PassThroughFilter):
         super().begin_flush(pin)
 
     def end_flush(self, pin: BaseInputPin) -> None:
-        """Flush downstream ends; a stored downstream error is forgotten."""
+        """Once the queue's thread has finished with anything it took before the flush (so
+        nothing from before it reaches downstream after it), flush downstream ends; a stored
+        downstream error is forgotten."""
+        with self._cond:
+            while self._busy and not self._stopping:
+                self._cond.wait()
         super().end_flush(pin)
         self._error = None
 
@@ -380,13 +386,19 @@ class QueueFilter(_PassThroughFilter):
                     return
                 items = self._items
                 kind, value = items.popleft()
+                self._busy = True
                 cond.notify_all()
-            if kind == _SAMPLE:
-                self._deliver(output, value)
-            elif kind == _EOS:
-                self._forward(output.DeliverEndOfStream)
-            else:
-                self._forward(output.DeliverNewSegment, *value)
+            try:
+                if kind == _SAMPLE:
+                    self._deliver(output, value)
+                elif kind == _EOS:
+                    self._forward(output.DeliverEndOfStream)
+                else:
+                    self._forward(output.DeliverNewSegment, *value)
+            finally:
+                with cond:
+                    self._busy = False
+                    cond.notify_all()
 
     def _deliver(self, output: BaseOutputPin, sample: Any) -> None:
         try:
@@ -406,7 +418,7 @@ class QueueFilter(_PassThroughFilter):
             sample.Release()
 
     def _forward(self, call: Any, *args: Any) -> None:
-        if self._error is not None:
+        if self._error is not None or self.input.flushing:
             return
         try:
             call(*args)

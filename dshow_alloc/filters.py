@@ -201,13 +201,20 @@ def copy_sample(source: Any, target: Any) -> None:
 
 
 def _stream_start(sample: Any, default: int) -> int:
-    """The start time of a delivered sample (``default`` without one). Reading a sample after
-    delivery is fine: the streaming thread still holds its reference."""
+    """The start time of a sample about to be delivered (``default`` without one)."""
     try:
         start: int = sample.GetTime()[0]
     except VfwSampleTimeNotSetError:
         return default
     return start
+
+
+def _placing(segment: Segment | None) -> Segment | None:
+    """``segment`` when placing a sample in it changes anything (a start, a stop or a
+    rate), else None."""
+    if segment is None or (segment.start == 0 and segment.stop is None and segment.rate == 1.0):
+        return None
+    return segment
 
 
 def _class_id(cls: type) -> uuid.UUID:
@@ -523,6 +530,7 @@ class SourceStream(BaseOutputPin):
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
         self._segment: Segment | None = None
+        self._placing: Segment | None = None  # the segment, unless it changes no sample
         self._discontinuity = False
         self._played = 0
         self.delivered = 0
@@ -561,6 +569,7 @@ class SourceStream(BaseOutputPin):
         ``NewSegment`` first, and with ``discontinuity`` the first sample delivered carries
         the flag. Only while the thread is not running."""
         self._segment = segment
+        self._placing = _placing(segment)
         self._discontinuity = discontinuity
         self._played = 0
 
@@ -569,7 +578,8 @@ class SourceStream(BaseOutputPin):
         stream)."""
         segment = self._segment
         if segment is not None:
-            self._segment = Segment(segment.start, stop, segment.rate)
+            self._segment = segment = Segment(segment.start, stop, segment.rate)
+            self._placing = _placing(segment)
 
     def start_streaming(self) -> None:
         """Start the streaming thread (the pin is active and has no thread running)."""
@@ -636,17 +646,19 @@ class SourceStream(BaseOutputPin):
             if more is False:
                 sample.Release()
                 return None
-            segment = self._segment
-            if segment is not None:
-                verdict = segment.place(sample)
+            # Hot path: a segment that starts at 0 and plays to the end at rate 1 changes no
+            # sample (_placing is None), and costs two attribute reads.
+            placing = self._placing
+            if placing is not None:
+                verdict = placing.place(sample)
                 if verdict != KEEP:
                     sample.Release()
                     if verdict == END:
                         return None
                     continue
-                if self._discontinuity:
-                    self._discontinuity = False
-                    sample.SetDiscontinuity(True)
+            if self._discontinuity:
+                self._discontinuity = False
+                sample.SetDiscontinuity(True)
             return sample
         return None
 
@@ -677,6 +689,9 @@ class SourceStream(BaseOutputPin):
             if sample is None:
                 self._end(None)
                 return
+            # Read before delivery: downstream may restamp the sample, and once released it
+            # is the pool's.
+            played = _stream_start(sample, self._played) if segment is not None else 0
             try:
                 accepted = deliver(sample)
             except Exception as exc:
@@ -687,8 +702,7 @@ class SourceStream(BaseOutputPin):
             if not accepted:
                 return
             self.delivered += 1
-            if segment is not None:
-                self._played = _stream_start(sample, self._played)
+            self._played = played
 
     def _end(self, exc: BaseException | None) -> None:
         if exc is not None:
@@ -733,7 +747,14 @@ class SourceFilter(BaseFilter):
         self.media_type = media_type
         self.buffer_size = buffer_size or media_type.sample_size
         self.buffers = buffers
-        self.output = self.add_pin(SourceStream(self))
+        pins = [self.add_pin(pin) for pin in self.make_output_pins()]
+        self.output: SourceStream = pins[0]
+        """The first output pin."""
+
+    def make_output_pins(self) -> list[SourceStream]:
+        """The filter's output pins, made once in ``__init__``: one `SourceStream` called
+        "Output" by default; a source of several streams (a demuxer) returns one each."""
+        return [SourceStream(self)]
 
     def FillBuffer(self, sample: Any) -> bool:
         """Fill ``sample`` with the next data and return True, or return False at the end."""

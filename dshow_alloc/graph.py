@@ -16,19 +16,28 @@ from dshow_alloc.clock import SystemClock
 from dshow_alloc.com import ComObject
 from dshow_alloc.hresult import (
     AbortError,
+    COMError,
+    FailError,
     InvalidArgError,
+    NotImplError,
     PointerError,
     VfwNotFoundError,
     VfwNotInGraphError,
     VfwNotStoppedError,
 )
 from dshow_alloc.mediatype import MediaType
-from dshow_alloc.pins import free_pins, is_connected
+from dshow_alloc.pins import filter_label, free_pins, is_connected
+from dshow_alloc.seeking import check_time_format, resolve_positions
 from dshow_alloc.structs import (
     EC_CLOCK_CHANGED,
     EC_COMPLETE,
     EC_ERRORABORT,
     EC_USERABORT,
+    TIME_FORMAT_MEDIA_TIME,
+    AM_SEEKING_AbsolutePositioning,
+    AM_SEEKING_CanSeekAbsolute,
+    AM_SEEKING_NoPositioning,
+    AM_SEEKING_SeekToKeyFrame,
     FilterState,
     PinDirection,
 )
@@ -38,6 +47,7 @@ from interfaces import (
     IMediaControl,
     IMediaEvent,
     IMediaEventSink,
+    IMediaSeeking,
     IPin,
     IReferenceClock,
 )
@@ -60,13 +70,24 @@ def _seconds(timeout_ms: int) -> float | None:
     return None if timeout_ms < 0 else timeout_ms / 1000
 
 
-@implementer(IGraphBuilder, IMediaControl, IMediaEvent, IMediaEventSink)
+@implementer(IGraphBuilder, IMediaControl, IMediaEvent, IMediaEventSink, IMediaSeeking)
 class FilterGraph(ComObject):
     """``CLSID_FilterGraph``: build a graph of filters, run it, and hear how it ends.
 
     The graph's clock is a `SystemClock` unless ``clock`` or ``SetSyncSource`` says
     otherwise (None: no clock, renderers present at once). State changes reach the filters
     downstream first. Use it as a context manager to stop it on the way out.
+
+    ``IMediaSeeking`` answers for the whole graph, as the filter graph manager does: upstream
+    of every renderer with a connected input, the first filter providing ``IMediaSeeking``
+    (found through input pins and the output pins they connect to) seeks for that path
+    (`seeking_sources`). The graph can do what every one of them can (0 when a path has
+    none); its duration and stop are the longest; its position is the segment's start plus
+    the stream time on the graph's clock (times the rate, never past the stop). A seek
+    while running pauses the filters, seeks every source (each flushes its paths), counts
+    the renderers' completions afresh (a seek after EC_COMPLETE plays and completes again)
+    and runs again with stream time restarting at 0; while paused the same without the
+    run, and the next ``Run`` restarts stream time at 0.
     """
 
     def __init__(self, *, clock: Any = ...) -> None:
@@ -83,6 +104,7 @@ class FilterGraph(ComObject):
         self._completion: int | None = None
         self._start = 0
         self._paused_at: int | None = None  # clock time of a pause from Running
+        self._position_base = 0  # the media position of stream time 0 (the last seek's)
 
     def __repr__(self) -> str:
         return f"<FilterGraph {self._state.name} filters={list(self._filters)}>"
@@ -314,6 +336,243 @@ class FilterGraph(ComObject):
             filter.GetState(left)
         return self._state
 
+    # -- IMediaSeeking ------------------------------------------------------------------------
+
+    def seeking_sources(self) -> list[Any] | None:
+        """The filters that seek for the graph (each once, in graph order), or None when a
+        renderer's path has none (or there is no renderer): see the class docstring."""
+        found: list[Any] = []
+        renderers = [f for f in self._filters.values() if _is_active_renderer(f)]
+        if not renderers:
+            return None
+        for renderer in renderers:
+            stack, seen = [renderer], {id(renderer)}
+            while stack:
+                filter = stack.pop()
+                feeders = [
+                    pin.ConnectedTo().QueryPinInfo().filter
+                    for pin in filter.EnumPins()
+                    if pin.QueryDirection() is PinDirection.PINDIR_INPUT and is_connected(pin)
+                ]
+                if not feeders:
+                    return None  # a source that cannot seek ends this path
+                for upstream in feeders:
+                    if IMediaSeeking.providedBy(upstream):
+                        if not any(upstream is other for other in found):
+                            found.append(upstream)
+                    elif id(upstream) not in seen:
+                        seen.add(id(upstream))
+                        stack.append(upstream)
+        return found
+
+    def _seekers(self) -> list[Any]:
+        """`seeking_sources`, each able to seek; else E_NOTIMPL naming who cannot."""
+        seekers = self.seeking_sources()
+        if not seekers:
+            raise NotImplError(
+                message="the graph cannot seek: a renderer has no seekable source upstream"
+            )
+        for seeker in seekers:
+            if not seeker.GetCapabilities() & AM_SEEKING_CanSeekAbsolute:
+                raise NotImplError(message=f"the graph cannot seek: {filter_label(seeker)} cannot")
+        return seekers
+
+    def GetCapabilities(self) -> int:
+        """See `IMediaSeeking.GetCapabilities`: what every seeking source can do."""
+        seekers = self.seeking_sources()
+        if not seekers:
+            return 0
+        capabilities = -1
+        for seeker in seekers:
+            capabilities &= seeker.GetCapabilities()
+        return capabilities
+
+    def CheckCapabilities(self, capabilities: int) -> int:
+        """See `IMediaSeeking.CheckCapabilities`."""
+        if capabilities.__class__ is not int or capabilities < 0:
+            raise InvalidArgError(message=f"capabilities must be an int >= 0, not {capabilities!r}")
+        supported = capabilities & self.GetCapabilities()
+        if capabilities and not supported:
+            raise FailError(message=f"none of the capabilities {capabilities:#x} is supported")
+        return supported
+
+    def IsFormatSupported(self, time_format: object) -> bool:
+        """See `IMediaSeeking.IsFormatSupported`."""
+        return time_format == TIME_FORMAT_MEDIA_TIME
+
+    def QueryPreferredFormat(self) -> object:
+        """See `IMediaSeeking.QueryPreferredFormat`."""
+        return TIME_FORMAT_MEDIA_TIME
+
+    def GetTimeFormat(self) -> object:
+        """See `IMediaSeeking.GetTimeFormat`."""
+        return TIME_FORMAT_MEDIA_TIME
+
+    def IsUsingTimeFormat(self, time_format: object) -> bool:
+        """See `IMediaSeeking.IsUsingTimeFormat`."""
+        return time_format == TIME_FORMAT_MEDIA_TIME
+
+    def SetTimeFormat(self, time_format: object) -> None:
+        """See `IMediaSeeking.SetTimeFormat`."""
+        check_time_format(time_format)
+
+    def GetDuration(self) -> int:
+        """See `IMediaSeeking.GetDuration`: the longest source's."""
+        seekers = self.seeking_sources()
+        if not seekers:
+            raise NotImplError(message="the graph has no seekable source to ask its duration")
+        return int(max(seeker.GetDuration() for seeker in seekers))
+
+    def GetStopPosition(self) -> int:
+        """See `IMediaSeeking.GetStopPosition`: the latest source's."""
+        seekers = self.seeking_sources()
+        if not seekers:
+            raise NotImplError(message="the graph has no seekable source to ask its stop")
+        return int(max(seeker.GetStopPosition() for seeker in seekers))
+
+    def GetCurrentPosition(self) -> int:
+        """See `IMediaSeeking.GetCurrentPosition`: the segment's start plus the stream time
+        on the graph's clock (running: now; paused: at the pause; stopped: 0), times the
+        rate, never past the stop. Without a clock, the furthest source's position."""
+        seekers = self.seeking_sources() or []
+        clock = self._clock
+        if clock is None:
+            if not seekers:
+                raise NotImplError(message="the graph has no clock and no seekable source")
+            return int(max(seeker.GetCurrentPosition() for seeker in seekers))
+        starts = [_segment_start(seeker) for seeker in seekers]
+        base = min((s for s in starts if s is not None), default=self._position_base)
+        state, start, paused_at = self._state, self._start, self._paused_at
+        elapsed = 0
+        if state is _RUNNING:
+            elapsed = clock.GetTime() - start
+        elif state is _PAUSED and paused_at is not None:
+            elapsed = paused_at - start
+        rate = seekers[0].GetRate() if seekers else 1.0
+        position = base + round(max(0, elapsed) * rate)
+        try:
+            stop = self.GetStopPosition() if seekers else None
+        except COMError:
+            stop = None
+        return position if stop is None else max(base, min(position, stop))
+
+    def GetPositions(self) -> tuple[int, int]:
+        """See `IMediaSeeking.GetPositions`."""
+        return self.GetCurrentPosition(), self.GetStopPosition()
+
+    def GetAvailable(self) -> tuple[int, int]:
+        """See `IMediaSeeking.GetAvailable`."""
+        return 0, self.GetDuration()
+
+    def GetRate(self) -> float:
+        """See `IMediaSeeking.GetRate`: the sources' (1.0 without any)."""
+        seekers = self.seeking_sources()
+        return float(seekers[0].GetRate()) if seekers else 1.0
+
+    def GetPreroll(self) -> int:
+        """See `IMediaSeeking.GetPreroll`: the longest source's."""
+        seekers = self.seeking_sources()
+        return max((seeker.GetPreroll() for seeker in seekers), default=0) if seekers else 0
+
+    def SetRate(self, rate: float) -> None:
+        """See `IMediaSeeking.SetRate`: every source plays at ``rate`` from its current
+        position; while paused or running the graph restarts stream time as a seek does."""
+        if rate.__class__ not in (int, float) or not rate > 0 or rate == float("inf"):
+            raise InvalidArgError(message=f"the rate must be > 0, not {rate!r}")
+        with self._lock:
+            seekers = self._seekers()
+            self._reposition(lambda: [seeker.SetRate(rate) for seeker in seekers])
+
+    def SetPositions(
+        self, current: int | None, current_flags: int, stop: int | None, stop_flags: int
+    ) -> tuple[int, int]:
+        """See `IMediaSeeking.SetPositions`: every source seeks (class docstring). The
+        positions are checked against the graph's (its current position, stop and longest
+        duration) and each source's capabilities before anything changes; a source shorter
+        than the new start plays nothing. Returns the new ``(current, stop)``: the earliest
+        source's start and the latest source's stop."""
+        with self._lock:
+            seekers = self._seekers()
+            try:
+                duration: int | None = self.GetDuration()
+            except COMError:
+                duration = None
+            old_stop = _common_stop(seekers)
+            start, new_stop, key_frame = resolve_positions(
+                current,
+                current_flags,
+                stop,
+                stop_flags,
+                now=self.GetCurrentPosition(),
+                old_stop=old_stop,
+                duration=duration,
+            )
+            for seeker in seekers:
+                if not hasattr(seeker, "move_to"):  # another IMediaSeeking: its own checks
+                    resolve_positions(
+                        start,
+                        AM_SEEKING_NoPositioning
+                        if start is None
+                        else AM_SEEKING_AbsolutePositioning,
+                        new_stop,
+                        AM_SEEKING_NoPositioning
+                        if new_stop is None
+                        else AM_SEEKING_AbsolutePositioning,
+                        now=0,
+                        old_stop=None,
+                        duration=_duration_or_none(seeker),
+                    )
+
+            def seek_all() -> list[tuple[int, int]]:
+                return [_move(seeker, start, new_stop, key_frame) for seeker in seekers]
+
+            # Only the stop moving: the running streams take it, nothing restarts.
+            results = seek_all() if start is None else self._reposition(seek_all)
+            current_position = min(result[0] for result in results)
+            if start is not None:
+                self._position_base = current_position
+            return current_position, max(result[1] for result in results)
+
+    def _reposition(self, seek: Any) -> Any:
+        """Run ``seek`` (every source moving) as the class docstring says, with the filters
+        paused when the graph runs, and return what it returned."""
+        state = self._state
+        if state is _STOPPED:
+            return seek()
+        if state is _RUNNING:
+            try:
+                for filter in self._downstream_first():
+                    filter.Pause()
+            except Exception:
+                self._stop_all()
+                raise
+        try:
+            result = seek()
+            # Counted afresh after the flushes: a completion of the old stream cannot
+            # arrive any more, and the renderers, paused, report the new one at Run. (A
+            # failed seek keeps the EC_ERRORABORT its source reported.)
+            with self._event_cond:
+                self._completion = None
+                self._renderers_left = sum(map(_is_active_renderer, self._filters.values()))
+        finally:
+            self._paused_at = None  # the next Run restarts stream time at 0
+            if state is _RUNNING:
+                self._run_filters()
+        return result
+
+    def _run_filters(self) -> None:
+        """Run every filter with stream time 0 a moment from now."""
+        start = 0 if self._clock is None else self._clock.GetTime() + RUN_LATENCY
+        self._paused_at = None
+        self._start = start
+        try:
+            for filter in self._downstream_first():
+                filter.Run(start)
+        except Exception:
+            self._stop_all()
+            raise
+        self._state = _RUNNING
+
     # -- events --------------------------------------------------------------------------------
 
     def Notify(self, code: int, param1: Any, param2: Any) -> None:
@@ -373,3 +632,48 @@ def _is_active_renderer(filter: Any) -> bool:
         pin.QueryDirection() is PinDirection.PINDIR_INPUT and is_connected(pin)
         for pin in filter.EnumPins()
     )
+
+
+def _segment_start(seeker: Any) -> int | None:
+    """The start of a `SourceSeeking` source's segment (None for another kind)."""
+    segment = getattr(seeker, "segment", None)
+    start = getattr(segment, "start", None)
+    return start if isinstance(start, int) else None
+
+
+def _duration_or_none(seeker: Any) -> int | None:
+    try:
+        return int(seeker.GetDuration())
+    except COMError:
+        return None
+
+
+def _common_stop(seekers: list[Any]) -> int | None:
+    """The stop set on every source (the latest), or None when one plays to its end."""
+    stops: list[int | None] = []
+    for seeker in seekers:
+        segment = getattr(seeker, "segment", None)
+        if segment is not None:
+            stops.append(segment.stop)
+        else:
+            try:
+                stops.append(int(seeker.GetStopPosition()))
+            except COMError:
+                stops.append(None)
+    if any(stop is None for stop in stops):
+        return None
+    return max(stop for stop in stops if stop is not None)
+
+
+def _move(seeker: Any, start: int | None, stop: int | None, key_frame: bool) -> tuple[int, int]:
+    """Move one source to checked absolute positions."""
+    move = getattr(seeker, "move_to", None)
+    if move is not None:
+        result: tuple[int, int] = move(start, stop, key_frame)
+        return result
+    current_flags = AM_SEEKING_NoPositioning if start is None else AM_SEEKING_AbsolutePositioning
+    if key_frame:
+        current_flags |= AM_SEEKING_SeekToKeyFrame
+    stop_flags = AM_SEEKING_NoPositioning if stop is None else AM_SEEKING_AbsolutePositioning
+    result = seeker.SetPositions(start, current_flags, stop, stop_flags)
+    return result

@@ -13,7 +13,8 @@
 - ``!`` links the filter on its left to the one on its right: the first free output pin
   whose connection succeeds to the first free input pin.
 - ``NAME.`` refers to a named filter (``t. ! queue`` starts a branch from the tee ``t``;
-  ``... ! mux.`` ends one into it); ``NAME.PIN`` picks a pin by id.
+  ``... ! mux.`` ends one into it, on the muxer's next free pin); ``NAME.PIN`` picks a pin by
+  id (``d.audio_0`` a demuxer's stream; ``m.sink_1`` a muxer's request pin, made when asked).
 - A caps filter between two links (``! video/x-raw,format=I420,width=640 !``) restricts the
   connection to types that match it (see `dshow_alloc.caps`). Sources offer any size and
   format in their range, so a caps filter sets the stream's size and format: each type the
@@ -330,7 +331,20 @@ def _resolve(parser: _Parser, node: _Element | _Ref, filters: dict[str, Any]) ->
 
 def _free_pins(filter: Any, direction: PinDirection, pin_id: str | None) -> list[Any]:
     pins = free_pins(filter, direction)
-    return pins if pin_id is None else [pin for pin in pins if pin.QueryId() == pin_id]
+    if pin_id is None:
+        return pins
+    named = [pin for pin in pins if pin.QueryId() == pin_id]
+    request = getattr(filter, "request_pin", None)
+    if (
+        not named
+        and request is not None
+        and not any(pin.QueryId() == pin_id for pin in filter.EnumPins())
+    ):
+        # A request pin (a muxer's sink_%u): made when the line names it.
+        pin = request(pin_id)
+        if pin is not None and pin.QueryDirection() is direction:
+            named = [pin]
+    return named
 
 
 def _order(parser: _Parser, filters: dict[str, Any]) -> list[tuple[_PendingLink, Any, Any]]:

@@ -22,11 +22,20 @@ and each streaming thread sends ``NewSegment(start, stop, rate)`` before its fir
 A seek while paused or running is the flush of ``IMediaSeeking``'s protocol: BeginFlush on
 every connected output pin, each pin's pool set flushing (a thread blocked in ``GetBuffer``
 wakes) and its thread joined, ``seek_to``, EndFlush, the pools back, the threads started
-again.
+again. When ``seek_to`` raises there, no thread is started again: the graph gets
+EC_ERRORABORT, end of stream goes downstream after EndFlush, the segment stays the old one
+and ``SetPositions`` raises the error. A seek runs under the filter lock, so it never
+overlaps the filter's ``Stop``.
+
+``SetPositions`` returns the new segment's start (a key frame's once the source moved) and
+stop; ``GetCurrentPosition`` is the start of the last sample delivered, which runs ahead of
+what a renderer presents by the samples queued between them (the filter graph's answer,
+from its clock, is the one to show a user).
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from typing import Any, ClassVar
 
@@ -34,7 +43,9 @@ import attrs
 from zope.interface import implementer
 
 from dshow_alloc.hresult import FailError, InvalidArgError, NotImplError, VfwSampleTimeNotSetError
+from dshow_alloc.pins import error_hresult
 from dshow_alloc.structs import (
+    EC_ERRORABORT,
     TIME_FORMAT_MEDIA_TIME,
     AM_SEEKING_AbsolutePositioning,
     AM_SEEKING_CanGetCurrentPos,
@@ -63,8 +74,11 @@ __all__ = [
     "Segment",
     "SourceSeeking",
     "check_time_format",
+    "frame_containing",
     "resolve_positions",
 ]
+
+log = logging.getLogger(__name__)
 
 _STOPPED = FilterState.State_Stopped
 
@@ -135,6 +149,17 @@ def check_time_format(time_format: object) -> None:
         )
 
 
+def frame_containing(position: int, per_second: int, units: int = 1) -> int:
+    """The index of the frame that contains ``position`` when frame ``i`` starts at
+    ``i * 10_000_000 * units // per_second`` (a video frame at ``per_second/units`` frames/s,
+    an audio frame at ``per_second`` Hz): the largest ``i`` whose start is at or before
+    ``position`` (0 for a position before the first)."""
+    if position <= 0:
+        return 0
+    # i * S * units // per_second <= position  <=>  i * S * units < (position + 1) * per_second
+    return ((position + 1) * per_second - 1) // (10_000_000 * units)
+
+
 def _check_position(value: Any, what: str) -> int:
     if value.__class__ is not int:
         raise TypeError(f"{what} must be an int REFERENCE_TIME, not {type(value).__name__}")
@@ -200,8 +225,9 @@ def resolve_positions(
     return new_start, new_stop, bool(current_flags & AM_SEEKING_SeekToKeyFrame)
 
 
+# The IUnknown methods come from the filter's ComObject base, which follows the mixin.
 @implementer(IMediaSeeking)
-class SourceSeeking:
+class SourceSeeking:  # type: ignore[misc]
     """``IMediaSeeking`` for a source filter (see the module docstring). Put it before the
     source base class; implement ``seek_duration`` and ``seek_to``."""
 
@@ -211,6 +237,7 @@ class SourceSeeking:
 
     _segment: Segment = Segment()
     _stale = True  # the source's position is not the segment's start (it left Stopped)
+    _key_frame = False  # the start recorded while stopped asks for the key frame before it
 
     # -- hooks -------------------------------------------------------------------------------
 
@@ -231,13 +258,14 @@ class SourceSeeking:
 
     def before_streaming(self, pin: Any) -> None:
         """A pin is about to start its streaming thread as the filter leaves Stopped: move
-        to the segment's start (once for all the pins), and give the pin the segment."""
+        to the segment's start (once for all the pins), and give the pin the segment. When
+        ``seek_to`` raises, the pause fails and the next one tries again."""
         if self._stale:
-            self._stale = False
             segment = self._segment
             if segment.start:
-                start = self.seek_to(segment.start, False)
+                start = self.seek_to(segment.start, self._key_frame)
                 self._segment = attrs.evolve(segment, start=start)
+            self._stale = False
         pin.set_segment(self._segment, discontinuity=bool(self._segment.start))
 
     def state_changed(self, old: FilterState, new: FilterState) -> None:
@@ -298,12 +326,15 @@ class SourceSeeking:
 
     def GetCurrentPosition(self) -> int:
         """See `IMediaSeeking.GetCurrentPosition`: the start of the last sample delivered
-        (the segment's start before any), as a media position."""
+        (the segment's start before any, and while stopped: where the next run starts), as
+        a media position."""
         segment = self._segment
-        played = max((pin.played for pin in self._seeking_pins()), default=0)
-        position = segment.start + round(played * segment.rate)
+        if self._stale or getattr(self, "_state", _STOPPED) is _STOPPED:
+            return segment.start
+        played = max(0, max((pin.played for pin in self._seeking_pins()), default=0))
+        position = segment.start + (played if segment.rate == 1.0 else round(played * segment.rate))
         stop = segment.stop if segment.stop is not None else self.seek_duration()
-        return position if stop is None else min(position, stop)
+        return position if stop is None else max(segment.start, min(position, stop))
 
     def GetPositions(self) -> tuple[int, int]:
         """See `IMediaSeeking.GetPositions`."""
@@ -318,11 +349,19 @@ class SourceSeeking:
         return self._segment.rate
 
     def SetRate(self, rate: float) -> None:
-        """See `IMediaSeeking.SetRate`: the next segment plays at ``rate``."""
-        if not isinstance(rate, int | float) or not rate > 0:
+        """See `IMediaSeeking.SetRate`. While paused or running the stream is flushed and
+        restarts at the current position at ``rate`` (``CSourceSeeking::ChangeRate``)."""
+        if rate.__class__ not in (int, float) or not rate > 0 or rate == float("inf"):
             raise InvalidArgError(message=f"the rate must be > 0, not {rate!r}")
+        if not self.GetCapabilities() & AM_SEEKING_CanSeekAbsolute:
+            raise NotImplError(message=f"{type(self).__name__} cannot seek")
         with self._filter_lock():
-            self._segment = attrs.evolve(self._segment, rate=float(rate))
+            segment = attrs.evolve(self._segment, rate=float(rate))
+            if self._stale or getattr(self, "_state", _STOPPED) is _STOPPED:
+                self._segment = segment
+            else:
+                position = self.GetCurrentPosition()
+                self._flush_and_seek(attrs.evolve(segment, start=position), False)
 
     def GetPreroll(self) -> int:
         """See `IMediaSeeking.GetPreroll`."""
@@ -331,36 +370,52 @@ class SourceSeeking:
     def SetPositions(
         self, current: int | None, current_flags: int, stop: int | None, stop_flags: int
     ) -> tuple[int, int]:
-        """See `IMediaSeeking.SetPositions`."""
+        """See `IMediaSeeking.SetPositions`. Returns the new ``(current, stop)``: the
+        segment's actual start (a key frame's, with ``AM_SEEKING_SeekToKeyFrame``, once
+        the source has moved; while stopped it moves at the next run) and its stop (the
+        duration when none is set, MAX_TIME when neither is known)."""
         if not self.GetCapabilities() & AM_SEEKING_CanSeekAbsolute:
             raise NotImplError(message=f"{type(self).__name__} cannot seek")
         with self._filter_lock():
-            segment = self._segment
             start, new_stop, key_frame = resolve_positions(
                 current,
                 current_flags,
                 stop,
                 stop_flags,
                 now=self.GetCurrentPosition(),
-                old_stop=segment.stop,
+                old_stop=self._segment.stop,
                 duration=self.seek_duration(),
             )
+            return self.move_to(start, new_stop, key_frame)
+
+    def move_to(self, start: int | None, stop: int | None, key_frame: bool) -> tuple[int, int]:
+        """Play from ``start`` (None: leave it; moving only the stop takes effect on the
+        running stream without a flush) to ``stop`` (None: the end); positions already
+        checked by `resolve_positions`. ``SetPositions`` ends here, and so does the filter
+        graph's, which checks positions against the graph's duration: a start at or past
+        this source's own end plays nothing (end of stream at once). Returns the new
+        ``(current, stop)`` as ``SetPositions`` does."""
+        with self._filter_lock():
+            segment = self._segment
             if start is None:
-                # Only the stop moves: the running stream takes it without a flush.
-                self._segment = attrs.evolve(segment, stop=new_stop)
+                self._segment = attrs.evolve(segment, stop=stop)
                 for pin in self._seeking_pins():
-                    pin.move_stop(new_stop)
+                    pin.move_stop(stop)
             elif getattr(self, "_state", _STOPPED) is _STOPPED:
-                self._segment = Segment(start, new_stop, segment.rate)
+                self._segment = Segment(start, stop, segment.rate)
+                self._key_frame = key_frame
                 self._stale = True
             else:
-                self._flush_and_seek(Segment(start, new_stop, segment.rate), key_frame)
-            return self.GetCurrentPosition(), self._segment.stop or self._stop_or_zero()
+                self._flush_and_seek(Segment(start, stop, segment.rate), key_frame)
+            new_stop = self._segment.stop
+            if new_stop is None:
+                duration = self.seek_duration()
+                new_stop = MAX_TIME if duration is None else duration
+            # The new start itself: the position a moment later depends on the threads.
+            current = self.GetCurrentPosition() if start is None else self._segment.start
+            return current, new_stop
 
     # -- the flush ---------------------------------------------------------------------------
-
-    def _stop_or_zero(self) -> int:
-        return self.seek_duration() or 0
 
     def _filter_lock(self) -> Any:
         lock = getattr(self, "_lock", None)
@@ -374,18 +429,43 @@ class SourceSeeking:
         ]
 
     def _flush_and_seek(self, segment: Segment, key_frame: bool) -> None:
+        """The flush of a seek while paused or running (module docstring). When a step
+        fails (``seek_to`` raising: the file is gone), no streaming thread is left
+        running: the graph gets EC_ERRORABORT, end of stream goes downstream after the
+        flush ends, the segment stays the old one, and the error is raised."""
         pins = self._seeking_pins()
-        for pin in pins:
-            pin.DeliverBeginFlush()
-        for pin in pins:
-            pin.stop_streaming()
+        flushing: list[Any] = []
         try:
-            start = self.seek_to(segment.start, key_frame)
-        finally:
             for pin in pins:
-                pin.DeliverEndFlush()
+                pin.DeliverBeginFlush()
+                flushing.append(pin)
+            for pin in pins:
+                pin.stop_streaming()
+            start = self.seek_to(segment.start, key_frame)
+            while flushing:
+                flushing[0].DeliverEndFlush()
+                flushing.pop(0)
+        except BaseException as exc:
+            self._abort_seek(pins, flushing, exc)
+            raise
         self._segment = attrs.evolve(segment, start=start)
         self._stale = False
         for pin in pins:
             pin.set_segment(self._segment, discontinuity=True)
             pin.start_streaming()
+
+    def _abort_seek(self, pins: list[Any], flushing: list[Any], exc: BaseException) -> None:
+        for pin in pins:
+            pin.stop_streaming()  # a pin whose thread was already stopped: nothing to do
+        for pin in flushing:
+            try:
+                pin.DeliverEndFlush()
+            except Exception as error:
+                log.debug("%r: EndFlush after a failed seek: %r", pin, error)
+        self._stale = True  # the position is unknown: a run from Stopped seeks again
+        self.notify_event(EC_ERRORABORT, error_hresult(exc), exc)  # type: ignore[attr-defined]
+        for pin in pins:
+            try:
+                pin.DeliverEndOfStream()
+            except Exception as error:
+                log.debug("%r: end of stream after a failed seek: %r", pin, error)

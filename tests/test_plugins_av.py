@@ -140,9 +140,14 @@ def test_registered_names_and_properties() -> None:
     assert filter_class("avsrc") is AVSource
     assert filter_class("avsink") is AVSink
     src = {p.name: (p.kind, p.default) for p in properties_of(AVSource)}
-    assert src == {"location": (Path, None), "stream": (str, "auto"), "num-buffers": (int, -1)}
+    assert src == {"location": (Path, None), "streams": (str, "auto"), "num-buffers": (int, -1)}
     sink = {p.name: (p.kind, p.default) for p in properties_of(AVSink)}
-    assert sink == {"location": (Path, None), "codec": (str, ""), "bitrate": (int, 0)}
+    assert sink == {
+        "location": (Path, None),
+        "codec": (str, ""),
+        "audio-codec": (str, ""),
+        "bitrate": (int, 0),
+    }
 
 
 # -- avsrc: video ------------------------------------------------------------------------------
@@ -310,12 +315,16 @@ def test_source_audio_resamples_to_the_connection_type(media: dict[str, Path]) -
 
 
 def test_source_audio_from_vorbis(media: dict[str, Path]) -> None:
-    """Ogg Vorbis decodes to as many S16LE frames as PyAV decodes, starting at time 0."""
+    """Ogg Vorbis decodes to as many S16LE frames as PyAV decodes, starting where PyAV's
+    first decoded frame does (relative to the container's start time)."""
     sink = _collect(make_filter("avsrc", location=media["ogg"]))
     with av.open(str(media["ogg"])) as container:
-        total = sum(f.samples for f in container.decode(audio=0))
+        origin = Fraction(container.start_time or 0, 1_000_000)
+        frames = list(container.decode(audio=0))
+        total = sum(f.samples for f in frames)
+        first = (Fraction(frames[0].pts) * frames[0].time_base - origin) * 8000
     assert sum(len(d) for d in sink.data) // 2 == total
-    assert sink.times[0][0] == 0
+    assert sink.times[0][0] == int(first) * 10_000_000 // 8000
 
 
 def test_source_refuses_what_it_cannot_make(media: dict[str, Path]) -> None:
@@ -351,7 +360,7 @@ def test_source_non_media_file_names_it(media: dict[str, Path]) -> None:
 def test_source_without_the_stream_asked_for(media: dict[str, Path]) -> None:
     """stream=audio on a video-only file raises ValueError naming the file."""
     with pytest.raises(ValueError, match=r"in\.mp4 has no audio stream"):
-        make_filter("avsrc", location=media["video"], stream="audio")
+        make_filter("avsrc", location=media["video"], streams="audio")
 
 
 def test_source_needs_a_location() -> None:
@@ -576,10 +585,11 @@ class _SignallingSink(AVSink):
         super().__init__(**props)
         self.three = threading.Event()
 
-    def DoRenderSample(self, sample: Any) -> None:
-        super().DoRenderSample(sample)
+    def receive(self, pin: Any, sample: Any) -> bool:
+        done = super().receive(pin, sample)
         if self.written == 3:
             self.three.set()
+        return done
 
 
 def test_sink_finishes_the_file_at_stop(tmp_path: Path) -> None:

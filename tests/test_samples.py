@@ -23,7 +23,7 @@ import pytest
 
 SAMPLES_DIR = Path(__file__).resolve().parent.parent / "samples"
 SAMPLES = sorted(SAMPLES_DIR.glob("*.py"))
-NEEDS_AV = {"process_file.py"}
+NEEDS_AV = {"process_file.py", "av_remux.py"}
 HAVE_AV = importlib.util.find_spec("av") is not None
 
 ARGS: dict[str, list[str]] = {
@@ -32,6 +32,7 @@ ARGS: dict[str, list[str]] = {
     "custom_allocator.py": ["--frames", "20"],
     "video_meta.py": ["--frames", "4"],
     "process_file.py": ["--frames", "12", "--width", "64", "--height", "48"],
+    "av_remux.py": ["--start", "0.5", "--stop", "1.5"],
     "shm_pipeline.py": ["--frames", "20"],
     "shm_launch.py": ["--frames", "20"],
 }
@@ -83,6 +84,17 @@ EXPECTED: dict[str, list[str | re.Pattern[str]]] = {
         "  rendered 4 frames, 0 with VIDEO_META",
         "  strides Y/U/V: 100/50/50 for a width of 100",
         "  frames with wrong pixels: 0",
+        "check: OK",
+    ],
+    "av_remux.py": [
+        "wrote a test clip: 2 s, 160x120 mpeg4 at 25 frames/s, 48 kHz aac",
+        re.compile(r"graph: avsrc location='.*clip\.mp4' name=d d\.video_0 ! invert ! m\. .*"),
+        "completion: EC_COMPLETE",
+        "streams: video, audio",
+        "video: 26 frames (expected 26)",
+        re.compile(r"audio: \d+ samples \(expected 48000, within 2048\)"),
+        re.compile(r"picture inverted: mean luma \d+ -> \d+"),
+        re.compile(r"sound halved: rms 0\.28\d -> 0\.14\d"),
         "check: OK",
     ],
     "process_file.py": [

@@ -1,26 +1,42 @@
-"""``avsrc`` and ``avsink``: any file PyAV (FFmpeg) reads, as raw samples; raw samples, encoded
-into any file PyAV writes. Needs the ``av`` extra (PyAV) and numpy.
+"""``avsrc`` and ``avsink``: any file PyAV (FFmpeg) reads, demuxed and decoded into raw
+streams; raw streams, encoded and muxed into any file PyAV writes. Needs the ``av`` extra
+(PyAV) and numpy.
 
-``avsrc location=in.mp4`` decodes one stream of the file (the video stream when there is one,
-else the audio stream; ``stream=audio`` picks audio) into raw samples: video frames in I420,
-NV12, RGB32 or RGB24 at the file's size and frame rate, or audio in S16LE or F32LE at the file's
-rate and channels. Those are the types it offers; it takes any size, format and rate it can
-produce, so a caps filter (``avsrc ! video/x-raw,format=NV12,width=320,height=240 ! ...``)
-scales and converts on the way (FFmpeg's swscale and swresample do the work). Sample times come
-from the file's timestamps, exactly (Fractions, no float), rebased so the stream starts at 0.
+``avsrc location=in.mp4`` is a demuxer: each stream ``streams=`` chooses (by default the
+first video and the first audio stream) gets an output pin, named as GStreamer's demuxers
+name their pads: ``video_0``, ``audio_0``, ``video_1``... numbered per kind in the order of
+the file's streams. A video pin carries frames in I420, NV12, RGB32 or RGB24 at the
+stream's size and frame rate; an audio pin S16LE or F32LE at its rate and channels. Those
+are the types offered; any size, format and rate the pin can produce is accepted, so a caps
+filter (``avsrc ! video/x-raw,format=NV12,width=320,height=240 ! ...``) scales and converts
+on the way (FFmpeg's swscale and swresample do the work). Sample times come from the file's
+timestamps, exactly (Fractions, no float), measured from the container's start, so the
+streams keep the alignment they have in the file. ``avsrc`` seeks (``IMediaSeeking``).
 
-``avsink location=out.mp4`` encodes raw video (I420, IYUV, NV12, RGB24, RGB32) or audio (any
-of ``AUDIO_FORMATS``) into a file whose container follows the file name. ``codec`` names the
-encoder; by default it is the container's usual one when PyAV can encode it, with two rules:
-H.264 means ``libx264``, or ``mpeg4`` when PyAV lacks it (mp4, mkv, mov); audio goes into a PCM
-container (wav) as PCM of the input's own format, bit for bit, and into containers whose usual
-codec is AAC or AC-3 (mp4, m4a, mov, mkv, mka) as ``aac``. Frame times become the encoder's
-timestamps at the connection's frame rate, so N frames in make N frames in the file.
+Memory stays bounded without queues: each ``avsrc`` pin decodes on its own thread (as
+DirectShow's splitters have a thread per output pin) and reads the file only when it needs
+a packet, so at most the packets interleaved ahead of it wait in another pin's queue;
+``avsink`` never holds a sample back to interleave (FFmpeg's interleaving muxer holds the
+compressed packets, at most ``max_interleave_delta``, 10 s, of them). Neither side waits for
+another stream, so demux -> process -> mux cannot deadlock.
+
+``avsink location=out.mp4`` is a muxer with request input pins ``sink_0``, ``sink_1``...:
+one stream per connected pin, of raw video (I420, IYUV, NV12, RGB24, RGB32) or audio (any of
+``AUDIO_FORMATS``), in a container that follows the file name. ``codec`` names the encoder
+of the streams of its kind, ``audio-codec`` the audio one; by default it is the container's
+usual one when PyAV can encode it, with two rules: H.264 means ``libx264``, or ``mpeg4`` when
+PyAV lacks it (mp4, mkv, mov); audio goes into a PCM container (wav) as PCM of the input's
+own format, bit for bit, and into containers whose usual codec is AAC or AC-3 (mp4, m4a,
+mov, mkv, mka) as ``aac``. Frame times become the encoder's timestamps at the connection's
+frame rate, so N frames in make N frames in the file.
 """
 
 from __future__ import annotations
 
 import logging
+import math
+import re
+import threading
 from collections import deque
 from collections.abc import Iterator
 from fractions import Fraction
@@ -33,7 +49,8 @@ import numpy as np
 
 from dshow_alloc.audio import AUDIO_FORMATS, audio_format, audio_type
 from dshow_alloc.caps import frame_time, framerate_of
-from dshow_alloc.filters import size_allocator
+from dshow_alloc.filters import SourceStream, size_allocator
+from dshow_alloc.hresult import NotImplError, VfwNotStoppedError
 from dshow_alloc.mediatype import (
     MediaType,
     MEDIATYPE_Video,
@@ -41,24 +58,27 @@ from dshow_alloc.mediatype import (
     WaveFormatEx,
 )
 from dshow_alloc.negotiation import AllocationQuery
-from dshow_alloc.pins import BaseInputPin, BasePin
+from dshow_alloc.pins import BaseInputPin, BaseOutputPin, BasePin
 from dshow_alloc.plugins._common import (
     IN,
     OUT,
     SECOND,
+    STOPPED,
     FileSink,
     FileSource,
     path_prop,
     required,
 )
 from dshow_alloc.registry import Element, PinTemplate, prop
-from dshow_alloc.structs import AllocatorProperties
+from dshow_alloc.seeking import SourceSeeking
+from dshow_alloc.structs import AllocatorProperties, FilterState
 from dshow_alloc.video import VIDEO_META, VideoLayout, video_format, video_layout, video_type
 
 __all__ = ["AVSink", "AVSource"]
 
 log = logging.getLogger(__name__)
 
+RUNNING = FilterState.State_Running
 _ATTACHED_PIC = 0x0400  # AV_DISPOSITION_ATTACHED_PIC: a cover picture, not a video
 _MAX_SIZE = 16384
 
@@ -174,14 +194,17 @@ def _open_error(path: Path, exc: Exception) -> Exception:
 
 @attrs.frozen
 class _StreamInfo:
-    """What ``avsrc`` learnt of the chosen stream when it probed the file."""
+    """What ``avsrc`` learnt of one stream when it probed the file."""
 
     kind: str
     """``"video"`` or ``"audio"``."""
     index: int
     """The stream's index in the container."""
+    pin_id: str
+    """Its pin's id: ``video_0``, ``audio_0``, ``video_1``... (numbered per kind, in the
+    order of the file's streams)."""
     frames: int | None
-    """Frames (video) the container says the stream has, when it says."""
+    """Frames the container says the stream has, when it says."""
     width: int = 0
     """Video: pixels per row."""
     height: int = 0
@@ -192,45 +215,103 @@ class _StreamInfo:
     """Audio: channels."""
 
 
-def _probe(path: Path, wanted: str) -> _StreamInfo:
+@attrs.frozen
+class _FileInfo:
+    """What the probe found: the streams chosen, the file's duration and time origin."""
+
+    streams: tuple[_StreamInfo, ...]
+    duration: int | None
+    """REFERENCE_TIME, when the container knows it."""
+    origin: Fraction
+    """The container's start time in seconds: media position 0."""
+
+
+def _usable_streams(container: Any) -> list[_StreamInfo]:
+    """Every video stream (not cover pictures) and audio stream, numbered per kind."""
+    found: list[_StreamInfo] = []
+    counts = {"video": 0, "audio": 0}
+    for stream in container.streams:
+        kind = stream.type
+        if kind == "video":
+            context = stream.codec_context
+            if context.width <= 0 or int(getattr(stream, "disposition", 0)) & _ATTACHED_PIC:
+                continue
+            rate = stream.average_rate or stream.guessed_rate or Fraction(0)
+            info = _StreamInfo(
+                "video",
+                stream.index,
+                f"video_{counts['video']}",
+                stream.frames if stream.frames > 0 else None,
+                width=context.width,
+                height=context.height,
+                rate=Fraction(rate),
+            )
+        elif kind == "audio":
+            context = stream.codec_context
+            if context.sample_rate <= 0 or context.layout.nb_channels <= 0:
+                continue
+            info = _StreamInfo(
+                "audio",
+                stream.index,
+                f"audio_{counts['audio']}",
+                stream.frames if stream.frames > 0 else None,
+                rate=Fraction(context.sample_rate),
+                channels=context.layout.nb_channels,
+            )
+        else:
+            continue
+        counts[kind] += 1
+        found.append(info)
+    return found
+
+
+def _choose(path: Path, usable: list[_StreamInfo], wanted: str) -> tuple[_StreamInfo, ...]:
+    """The streams ``streams=`` names (see `_SourceProperties.streams`), in file order."""
+    names = [word.strip() for word in wanted.split(",") if word.strip()]
+    if not names:
+        raise ValueError("avsrc: streams= names no stream")
+    have = ", ".join(info.pin_id for info in usable) or "none"
+    chosen: list[_StreamInfo] = []
+    for name in names:
+        if name == "all":
+            picked = usable
+        elif name == "auto":
+            picked = [
+                next(i for i in usable if i.kind == kind)
+                for kind in ("video", "audio")
+                if any(i.kind == kind for i in usable)
+            ]
+        elif name in ("video", "audio"):
+            picked = [i for i in usable if i.kind == name][:1]
+        else:
+            picked = [i for i in usable if i.pin_id == name]
+            if not picked and not re.fullmatch(r"(video|audio)_\d+", name):
+                raise ValueError(
+                    f"avsrc: {name!r} is not a stream name (video, audio, video_N, audio_N, "
+                    "all or auto)"
+                )
+        if not picked:
+            what = f"{name} stream" if name in ("video", "audio") else f"stream {name!r}"
+            raise ValueError(f"avsrc: {path} has no {what} (its streams: {have})")
+        chosen += [info for info in picked if info not in chosen]
+    return tuple(sorted(chosen, key=lambda info: info.index))
+
+
+def _probe(path: Path, wanted: str) -> _FileInfo:
     try:
         container = av.open(str(path))
     except Exception as exc:
         raise _open_error(path, exc) from exc
     try:
-        videos = [
-            s
-            for s in container.streams.video
-            if s.codec_context.width > 0 and not int(getattr(s, "disposition", 0)) & _ATTACHED_PIC
-        ]
-        audios = list(container.streams.audio)
-        kind = wanted if wanted != "auto" else ("video" if videos else "audio")
-        streams: list[Any] = videos if kind == "video" else audios
-        if not streams:
-            what = "audio or video" if wanted == "auto" else kind
-            raise ValueError(f"avsrc: {path} has no {what} stream")
-        stream = streams[0]
-        frames = stream.frames if stream.frames > 0 else None
-        if kind == "video":
-            rate = stream.average_rate or stream.guessed_rate or Fraction(0)
-            return _StreamInfo(
-                kind,
-                stream.index,
-                frames,
-                width=stream.codec_context.width,
-                height=stream.codec_context.height,
-                rate=Fraction(rate),
-            )
-        channels = stream.codec_context.layout.nb_channels
-        if stream.codec_context.sample_rate <= 0 or channels <= 0:
-            raise ValueError(f"avsrc: {path}: the audio stream has no rate or channels")
-        return _StreamInfo(
-            kind,
-            stream.index,
-            None,
-            rate=Fraction(stream.codec_context.sample_rate),
-            channels=channels,
-        )
+        usable = _usable_streams(container)
+        if not usable:
+            raise ValueError(f"avsrc: {path} has no audio or video stream")
+        streams = _choose(path, usable, wanted)
+        origin = Fraction(container.start_time or 0, 1_000_000)
+        duration: int | None = None
+        if container.duration is not None and container.duration > 0:
+            duration = container.duration * SECOND // 1_000_000
+        return _FileInfo(streams, duration, origin)
     finally:
         container.close()
 
@@ -238,46 +319,322 @@ def _probe(path: Path, wanted: str) -> _StreamInfo:
 @attrs.define
 class _SourceProperties:
     location: Path | None = path_prop("the media file to read")  # noqa: RUF009 (an attrs field)
-    stream: str = prop(
+    streams: str = prop(
         "auto",
         kind=str,
-        choices=("auto", "video", "audio"),
-        doc="which stream to decode (auto: video when the file has it, else audio)",
+        doc="the streams that get pins, comma-separated: video, audio (the first of each "
+        "kind), video_N, audio_N, all, or auto (the first video and the first audio stream)",
     )
-    num_buffers: int = prop(-1, kind=int, minimum=-1, doc="samples to send (-1: the whole file)")
+    num_buffers: int = prop(
+        -1, kind=int, minimum=-1, doc="samples each pin sends (-1: the whole file)"
+    )
 
 
-class AVSource(FileSource[Any], Element):
-    """``avsrc``: decodes a file's video or audio stream into raw samples (see the module
-    docstring). The file is probed when the filter is made (a missing or unreadable file, or
-    one without the stream asked for, raises naming it), and opened again each time the filter
-    leaves Stopped: every run starts from the beginning."""
+_MAX_QUEUED = 4096
+"""Packets a pin's queue holds before a reader for another pin waits for it to be taken: a
+limit only a badly interleaved file reaches (seconds of compressed data)."""
 
-    Properties = _SourceProperties
-    description = "Decodes a media file (any format PyAV reads) into raw video or audio"
-    pin_templates = (PinTemplate("Output", OUT, "ANY"),)
 
-    def __init__(self, *, name: str | None = None, **props: Any) -> None:
-        self.init_properties(props)
-        super().__init__(name=name, buffers=4)
-        location = required(self.props.location, "avsrc needs a location (the file to read)")
-        self.info = _probe(location, self.props.stream)
-        """What the probe found: the chosen stream's kind, size, rate and channels."""
-        self._frames: Iterator[Any] | None = None
+class _Demuxer:
+    """The file's packets, shared by the pins: the pin that needs a packet reads the file
+    (one reader at a time, under the lock), and the packets of the other linked streams wait
+    in those pins' queues. Streams nothing is linked to are not demuxed at all."""
+
+    def __init__(self, container: Any, indexes: list[int]) -> None:
+        self.container = container
+        self._cond = threading.Condition()
+        self._indexes = indexes
+        self._queues: dict[int, deque[Any]] = {index: deque() for index in indexes}
+        self._packets: Iterator[Any] = iter(())
+        self._ended = False
+        self.restart()
+
+    def restart(self) -> None:
+        """Read from where the container is now (after opening it or a seek)."""
+        for queue in self._queues.values():
+            queue.clear()
+        self._ended = False
+        if self._indexes:
+            self._packets = self.container.demux(
+                [self.container.streams[index] for index in self._indexes]
+            )
+
+    def next_packet(self, index: int, stopping: threading.Event) -> Any:
+        """The next packet of stream ``index``; None at the end of the file or when
+        ``stopping`` is set."""
+        with self._cond:
+            queue = self._queues[index]
+            while not queue:
+                if self._ended or stopping.is_set():
+                    return None
+                if any(
+                    len(other) >= _MAX_QUEUED for i, other in self._queues.items() if i != index
+                ):
+                    self._cond.wait(0.05)  # another pin is far behind: let it catch up
+                    continue
+                packet = next(self._packets, None)
+                if packet is None:
+                    self._ended = True
+                    self._cond.notify_all()
+                    continue
+                if packet.size:  # not the empty packets that mark the end of a stream
+                    self._queues[packet.stream.index].append(packet)
+            packet = queue.popleft()
+            if len(queue) == _MAX_QUEUED - 1:
+                self._cond.notify_all()
+            return packet
+
+    def peek_start(self, index: int) -> Any:
+        """Read until stream ``index`` has a packet queued and return that packet (left in
+        the queue), or None at the end of the file."""
+        with self._cond:
+            queue = self._queues[index]
+            while not queue and not self._ended:
+                packet = next(self._packets, None)
+                if packet is None:
+                    self._ended = True
+                elif packet.size:
+                    self._queues[packet.stream.index].append(packet)
+            return queue[0] if queue else None
+
+
+class _DemuxPin(SourceStream):
+    """One output pin of ``avsrc``: decodes its stream's packets on its own streaming thread
+    (DirectShow's splitters have a thread per output pin), so no stream waits for another's
+    downstream."""
+
+    _filter: AVSource
+
+    def __init__(self, filter: AVSource, info: _StreamInfo) -> None:
+        super().__init__(filter, info.pin_id)
+        self.info = info
+        """The stream this pin carries."""
+        self._decoded: deque[Any] = deque()
+        self._drained = False
         self._resampler: Any = None
         self._pending: deque[memoryview] = deque()
         self._layout: VideoLayout | None = None
-        self._first: Fraction | None = None
+        self._skip_before = 0  # media position: frames ending at or before it are skipped
         self._next_start = 0
-        self._position = 0  # audio frames sent
+        self._audio_position: int | None = None  # audio frames from media position 0
         self._filled = 0
+
+    def clear(self) -> None:
+        """Forget what was decoded (the file was closed)."""
+        self._decoded.clear()
+        self._pending.clear()
+        self._drained = False
+        self._audio_position = None
+        self._layout = None
+        self._resampler = None
+
+    def reset(self, skip_before: int) -> None:
+        """Start decoding again, dropping what ends before ``skip_before`` (the file was
+        opened or sought)."""
+        self.clear()
+        self._skip_before = skip_before
+        self._next_start = skip_before
+        if self.is_connected():
+            media_type = self.ConnectionMediaType()
+            if self.info.kind == "video":
+                self._layout = video_layout(media_type)
+            else:
+                wave = media_type.format
+                self._resampler = av.AudioResampler(
+                    format=_SAMPLE_FORMATS[audio_format(media_type) or "S16LE"],
+                    layout=_channel_layout(wave.channels),
+                    rate=wave.samples_per_sec,
+                )
+
+    def start_count(self) -> None:
+        """A new run: ``num-buffers`` counts again."""
+        self._filled = 0
+
+    def FillBuffer(self, sample: Any) -> bool:
+        """The next video frame, or the next audio frames (at most 8192); False at the end
+        of the stream or after ``num-buffers`` samples."""
+        if 0 <= self._filter.props.num_buffers <= self._filled:
+            return False
+        filled = self._fill_video(sample) if self.info.kind == "video" else self._fill_audio(sample)
+        if filled:
+            self._filled += 1
+        return filled
+
+    def _next_frame(self) -> Any:
+        """The next decoded frame of the stream, or None at its end (or when stopping)."""
+        decoded = self._decoded
+        demuxer = self._filter.demuxer
+        while not decoded:
+            if self._drained or demuxer is None:
+                return None
+            packet = demuxer.next_packet(self.info.index, self.stopping)
+            if packet is None:
+                if self.stopping.is_set():
+                    return None
+                self._drained = True
+                frames = demuxer.container.streams[self.info.index].codec_context.decode(None)
+            else:
+                frames = packet.decode()
+            decoded.extend(frames)
+        return decoded.popleft()
+
+    def _position(self, frame: Any) -> Fraction | None:
+        """A frame's media position in seconds (None without a time)."""
+        if frame.pts is None or frame.time_base is None:
+            return None
+        position: Fraction = Fraction(frame.pts) * frame.time_base - self._filter.info.origin
+        return position
+
+    def _fill_video(self, sample: Any) -> bool:
+        while True:
+            frame = self._next_frame()
+            if frame is None:
+                return False
+            start, stop = self._video_times(frame)
+            if stop > self._skip_before or start >= self._skip_before:
+                break  # frames that end before a seek's position are not converted at all
+        media_type = self.ConnectionMediaType()
+        layout = self._layout or video_layout(media_type)
+        fmt = layout.format
+        picture = frame.reformat(
+            width=layout.width, height=layout.height, format=_PIXEL_FORMATS[fmt]
+        )
+        offsets, strides = _frame_layout(sample, layout)
+        data = sample.GetPointer()
+        flip = fmt in _DIB_FORMATS and media_type.format.height > 0
+        for index, row_bytes in enumerate(_row_bytes(fmt, layout.width)):
+            rows = layout.heights[index]
+            source = _plane_array(picture.planes[index], rows)[:, :row_bytes]
+            target = _sample_array(data, offsets[index], strides[index], rows)[:, :row_bytes]
+            target[...] = source[::-1] if flip else source
+        sample.SetActualDataLength(_frame_size(offsets, strides, layout))
+        sample.SetTime(start, stop)
+        sample.SetSyncPoint(True)  # a raw frame stands alone
+        sample.SetDiscontinuity(self._filled == 0)
+        return True
+
+    def _video_times(self, frame: Any) -> tuple[int, int]:
+        """A frame's start and stop as media positions (100 ns)."""
+        position = self._position(frame)
+        start = self._next_start if position is None else round(position * SECOND)
+        duration = getattr(frame, "duration", 0)  # PyAV >= 14
+        if position is not None and duration:
+            stop = round((position + Fraction(duration) * frame.time_base) * SECOND)
+        elif self.info.rate > 0:
+            stop = start + frame_time(self.info.rate)
+        else:
+            stop = start + frame_time(Fraction(25))
+        self._next_start = stop
+        return start, stop
+
+    def _fill_audio(self, sample: Any) -> bool:
+        wave = self.ConnectionMediaType().format
+        block = wave.block_align
+        pending = self._pending
+        while not pending:
+            if not self._decode_audio(block, wave.samples_per_sec):
+                return False
+        chunk = pending[0]
+        room = sample.GetSize() // block * block
+        if len(chunk) > room:
+            pending[0] = chunk[room:]
+            chunk = chunk[:room]
+        else:
+            pending.popleft()
+        sample.GetPointer()[: len(chunk)] = chunk
+        sample.SetActualDataLength(len(chunk))
+        frames = len(chunk) // block
+        rate = wave.samples_per_sec
+        first = self._audio_position or 0
+        self._audio_position = first + frames
+        sample.SetTime(first * SECOND // rate, (first + frames) * SECOND // rate)
+        sample.SetSyncPoint(True)
+        sample.SetDiscontinuity(self._filled == 0)
+        return True
+
+    def _decode_audio(self, block: int, rate: int) -> bool:
+        """Decode and resample until some audio is pending; False at the end (after the
+        resampler gave back what it held). The first audio after opening or a seek starts
+        at the frame containing the seek's position (earlier frames are cut off)."""
+        resampler = self._resampler
+        if resampler is None:
+            return False
+        frame = self._next_frame()
+        if frame is None:
+            self._resampler = None  # flushed below, once
+        elif self._audio_position is None:
+            position = self._position(frame)
+            first = 0 if position is None else math.floor(position * rate)
+            self._audio_position = first
+        for out in resampler.resample(frame):
+            size = out.samples * block
+            if not size:
+                continue
+            data = memoryview(bytes(out.planes[0]))[:size]
+            skip = self._skip_before * rate // SECOND - (self._audio_position or 0)
+            if skip > 0:  # the part before a seek's position
+                cut = min(skip, out.samples)
+                data = data[cut * block :]
+                self._audio_position = (self._audio_position or 0) + cut
+            if len(data):
+                self._pending.append(data)
+        return self._resampler is not None or bool(self._pending)
+
+
+class AVSource(SourceSeeking, FileSource[Any], Element):
+    """``avsrc``: a demuxer and decoder. Each stream ``streams=`` chooses gets an output
+    pin — ``video_0``, ``audio_0``, ``video_1``... numbered per kind in the order of the
+    file's streams, as GStreamer's demuxers name their pads — carrying raw samples (see the
+    module docstring). Pins nothing is linked to are not decoded; the file plays to its end
+    on the linked ones.
+
+    Each pin decodes on its own streaming thread; the file is read by whichever pin needs a
+    packet, the other streams' packets waiting in their pins' queues. So a stream whose
+    downstream waits (a muxer interleaving, a renderer holding its preroll sample) never
+    stops another.
+
+    Seeking (`IMediaSeeking`, through `SourceSeeking`): to the key frame before the position,
+    decoding forward and dropping what ends before it (audio is cut to the frame containing
+    it); with ``AM_SEEKING_SeekToKeyFrame`` the segment starts at that key frame.
+
+    The file is probed when the filter is made (a missing or unreadable file, or one without
+    the streams asked for, raises naming it), and opened again each time the filter leaves
+    Stopped.
+    """
+
+    Properties = _SourceProperties
+    description = "Demuxes and decodes a media file (any format PyAV reads) into raw streams"
+    pin_templates = (
+        PinTemplate("video_%u", OUT, "video/x-raw"),
+        PinTemplate("audio_%u", OUT, "audio/x-raw"),
+    )
+
+    def __init__(self, *, name: str | None = None, **props: Any) -> None:
+        self.init_properties(props)
+        location = required(self.props.location, "avsrc needs a location (the file to read)")
+        self.info = _probe(location, self.props.streams)
+        """What the probe found: the chosen streams (kind, size, rate, channels), the
+        duration and the time origin."""
+        self.demuxer: _Demuxer | None = None
+        """The open file's packets, from ``Pause`` to ``Stop``."""
+        super().__init__(name=name, buffers=4)
+
+    def make_output_pins(self) -> list[SourceStream]:
+        """A pin per chosen stream."""
+        return [_DemuxPin(self, info) for info in self.info.streams]
+
+    def demux_pins(self) -> list[_DemuxPin]:
+        """The output pins, in the order of the file's streams."""
+        return [pin for pin in self.output_pins() if isinstance(pin, _DemuxPin)]
 
     # -- types -------------------------------------------------------------------------------
 
-    def GetMediaType(self, position: int) -> MediaType | None:
-        """The file's own size and rate in I420, NV12, RGB32 and RGB24 (video), or its rate
-        and channels in S16LE and F32LE (audio)."""
-        info = self.info
+    def get_media_type(self, pin: BasePin, position: int) -> MediaType | None:
+        """Video: the stream's own size and rate in I420, NV12, RGB32 and RGB24; audio: its
+        rate and channels in S16LE and F32LE."""
+        info = pin.info if isinstance(pin, _DemuxPin) else None
+        if info is None:
+            return None
         if info.kind == "video":
             if not 0 <= position < len(_OFFERED_VIDEO):
                 return None
@@ -291,17 +648,21 @@ class AVSource(FileSource[Any], Element):
         return audio_type(_OFFERED_AUDIO[position], int(info.rate), channels)
 
     def check_media_type(self, pin: BasePin, media_type: MediaType) -> bool:
-        """Any size, format and rate the filter can convert the stream to: raw video in
-        I420, IYUV, NV12, RGB24 or RGB32 up to 16384x16384 (RGB top-down or bottom-up), or raw
-        audio in U8, S16LE, S32LE or F32LE with a channel count FFmpeg has a layout for."""
-        if self.info.kind == "video":
-            return _video_type_ok(media_type)
+        """Any size, format and rate the pin's stream can be converted to: raw video in
+        I420, IYUV, NV12, RGB24 or RGB32 up to 16384x16384 (RGB top-down or bottom-up), or
+        raw audio in U8, S16LE, S32LE or F32LE with a channel count FFmpeg has a layout for."""
+        if not isinstance(pin, _DemuxPin):
+            return False
+        if pin.info.kind == "video":
+            return media_type.major_type == MEDIATYPE_Video and _video_type_ok(media_type)
         return audio_format(media_type) in _SAMPLE_FORMATS and _audio_type_ok(media_type)
 
-    def DecideBufferSize(self, allocator: Any, request: AllocatorProperties) -> None:
+    def decide_buffer_size(
+        self, pin: BaseOutputPin, allocator: Any, request: AllocatorProperties
+    ) -> None:
         """Video: a frame of the connection type (with strides padded to the requested
         alignment, for a ``VIDEO_META`` pool); audio: 8192 frames."""
-        media_type = self.output.ConnectionMediaType()
+        media_type = pin.ConnectionMediaType()
         if media_type.major_type == MEDIATYPE_Video:
             align = request.align if request.align > 0 else 1
             if align & (align - 1):
@@ -312,13 +673,53 @@ class AVSource(FileSource[Any], Element):
         size_allocator(allocator, request, buffers=self.buffers, buffer_size=size)
 
     def expected_samples(self) -> int | None:
-        """The video stream's frame count when the container knows it, capped by
-        ``num-buffers`` (audio: ``num-buffers`` when set)."""
+        """The frames the container says the linked streams have (each decoded frame is a
+        sample), each capped by ``num-buffers``; None when it does not say."""
         limit: int = self.props.num_buffers
-        count: int | None = self.info.frames if self.info.kind == "video" else None
-        if limit >= 0:
-            return limit if count is None else min(count, limit)
-        return count
+        pins = [pin for pin in self.demux_pins() if pin.is_connected()] or self.demux_pins()
+        total = 0
+        for pin in pins:
+            count = pin.info.frames
+            if limit >= 0:
+                count = limit if count is None else min(count, limit)
+            if count is None:
+                return None
+            total += count
+        return total
+
+    # -- seeking -----------------------------------------------------------------------------
+
+    def seek_duration(self) -> int | None:
+        """The container's duration."""
+        return self.info.duration
+
+    def seek_to(self, position: int, key_frame: bool) -> int:
+        """Seek the file to the key frame at or before ``position`` (in the first linked
+        video stream, else audio stream), and have every pin drop what ends before
+        ``position``, or, with ``key_frame``, before that key frame."""
+        demuxer = self.demuxer
+        if demuxer is None:
+            return position
+        linked = [pin for pin in self.demux_pins() if pin.is_connected()]
+        if not linked:
+            return position
+        reference = next((p for p in linked if p.info.kind == "video"), linked[0])
+        container = demuxer.container
+        stream = container.streams[reference.info.index]
+        target = (Fraction(position, SECOND) + self.info.origin) / stream.time_base
+        container.seek(math.floor(target), backward=True, any_frame=False, stream=stream)
+        for pin in linked:
+            container.streams[pin.info.index].codec_context.flush_buffers()
+        demuxer.restart()
+        start = position
+        if key_frame:
+            packet = demuxer.peek_start(reference.info.index)
+            if packet is not None and packet.pts is not None:
+                at = Fraction(packet.pts) * stream.time_base - self.info.origin
+                start = max(0, min(position, round(at * SECOND)))
+        for pin in linked:
+            pin.reset(start)
+        return start
 
     # -- state -------------------------------------------------------------------------------
 
@@ -331,149 +732,29 @@ class AVSource(FileSource[Any], Element):
         except Exception as exc:
             raise _open_error(location, exc) from exc
         try:
-            stream = container.streams[self.info.index]
-            self._frames = container.decode(stream)
-            self._resampler = None
-            self._layout = None
-            if self.output.is_connected():
-                media_type = self.output.ConnectionMediaType()
-                if self.info.kind == "video":
-                    self._layout = video_layout(media_type)
-                else:
-                    wave = media_type.format
-                    self._resampler = av.AudioResampler(
-                        format=_SAMPLE_FORMATS[audio_format(media_type) or "S16LE"],
-                        layout=_channel_layout(wave.channels),
-                        rate=wave.samples_per_sec,
-                    )
+            linked = [pin for pin in self.demux_pins() if pin.is_connected()]
+            for pin in linked:
+                context = container.streams[pin.info.index].codec_context
+                context.thread_type = "AUTO"  # frame threads: decoding keeps up on 2 cores
+            self.demuxer = _Demuxer(container, [pin.info.index for pin in linked])
+            for pin in linked:
+                pin.reset(0)
+                pin.start_count()
         except Exception:
+            self.demuxer = None
             container.close()
             raise
-        self._pending.clear()
-        self._first = None
-        self._next_start = self._position = self._filled = 0
         return container
 
     def close_file(self, file: Any) -> None:
         """Close the container (a failure to is only logged)."""
-        self._frames = self._resampler = None
-        self._pending.clear()
+        self.demuxer = None
+        for pin in self.demux_pins():
+            pin.clear()
         try:
             file.close()
         except Exception:
             log.debug("%r: closing %s failed", self, self.props.location, exc_info=True)
-
-    # -- streaming ---------------------------------------------------------------------------
-
-    def FillBuffer(self, sample: Any) -> bool:
-        """The next video frame, or the next audio frames (at most 8192); False at the end
-        of the file or after ``num-buffers`` samples."""
-        if 0 <= self.props.num_buffers <= self._filled:
-            return False
-        filled = self._fill_video(sample) if self.info.kind == "video" else self._fill_audio(sample)
-        if filled:
-            self._filled += 1
-        return filled
-
-    def _next_frame(self) -> Any:
-        frames = self._frames
-        if frames is None:
-            return None
-        try:
-            return next(frames)
-        except StopIteration:
-            self._frames = None
-            return None
-
-    def _rebased(self, time: Fraction) -> int:
-        if self._first is None:
-            self._first = time
-        return round((time - self._first) * SECOND)
-
-    def _fill_video(self, sample: Any) -> bool:
-        frame = self._next_frame()
-        if frame is None:
-            return False
-        media_type = self.output.ConnectionMediaType()
-        layout = self._layout or video_layout(media_type)
-        header = media_type.format
-        fmt = layout.format
-        picture = frame.reformat(
-            width=layout.width, height=layout.height, format=_PIXEL_FORMATS[fmt]
-        )
-        offsets, strides = _frame_layout(sample, layout)
-        data = sample.GetPointer()
-        flip = fmt in _DIB_FORMATS and header.height > 0
-        for index, row_bytes in enumerate(_row_bytes(fmt, layout.width)):
-            rows = layout.heights[index]
-            source = _plane_array(picture.planes[index], rows)[:, :row_bytes]
-            target = _sample_array(data, offsets[index], strides[index], rows)[:, :row_bytes]
-            target[...] = source[::-1] if flip else source
-        sample.SetActualDataLength(_frame_size(offsets, strides, layout))
-        start, stop = self._video_times(frame, header.avg_time_per_frame)
-        sample.SetTime(start, stop)
-        sample.SetSyncPoint(True)
-        sample.SetDiscontinuity(self._filled == 0)
-        return True
-
-    def _video_times(self, frame: Any, connection_avg: int) -> tuple[int, int]:
-        base = frame.time_base
-        if frame.pts is None or base is None:
-            start = self._next_start
-            if self._first is None:
-                self._first = Fraction(0)
-        else:
-            start = self._rebased(Fraction(frame.pts) * base)
-        duration = getattr(frame, "duration", 0)  # PyAV >= 14
-        if frame.pts is not None and base is not None and duration:
-            stop = self._rebased(Fraction(frame.pts + duration) * base)
-        elif self.info.rate > 0:
-            stop = start + frame_time(self.info.rate)
-        else:
-            stop = start + (connection_avg or frame_time(Fraction(25)))
-        self._next_start = stop
-        return start, stop
-
-    def _fill_audio(self, sample: Any) -> bool:
-        media_type = self.output.ConnectionMediaType()
-        wave = media_type.format
-        block = wave.block_align
-        pending = self._pending
-        while not pending:
-            if not self._decode_audio(block):
-                return False
-        chunk = pending[0]
-        room = sample.GetSize() // block * block
-        if len(chunk) > room:
-            pending[0] = chunk[room:]
-            chunk = chunk[:room]
-        else:
-            pending.popleft()
-        sample.GetPointer()[: len(chunk)] = chunk
-        sample.SetActualDataLength(len(chunk))
-        frames = len(chunk) // block
-        rate = wave.samples_per_sec
-        first = self._position
-        self._position += frames
-        sample.SetTime(first * SECOND // rate, self._position * SECOND // rate)
-        sample.SetSyncPoint(True)
-        sample.SetDiscontinuity(self._filled == 0)
-        return True
-
-    def _decode_audio(self, block: int) -> bool:
-        """Decode and resample until some audio is pending; False at the end (after the
-        resampler gave back what it held)."""
-        resampler = self._resampler
-        if resampler is None:
-            return False
-        frame = self._next_frame()
-        if frame is None:
-            self._resampler = None  # flushed below, once
-        for out in resampler.resample(frame):
-            size = out.samples * block
-            if size:
-                self._pending.append(memoryview(bytes(out.planes[0]))[:size])
-        return self._resampler is not None or bool(self._pending)
 
 
 # -- avsink ------------------------------------------------------------------------------------
@@ -485,8 +766,11 @@ class _SinkProperties:
     codec: str = prop(
         "",
         kind=str,
-        doc="the encoder (empty: libx264 or mpeg4 for video; PCM for WAV, else aac or the "
-        "container's own for audio)",
+        doc="the encoder of the streams of its kind, video or audio (empty: libx264 or mpeg4 "
+        "for video; PCM for WAV, else aac or the container's own for audio)",
+    )
+    audio_codec: str = prop(
+        "", kind=str, doc="the audio encoder, when codec names a video one (empty: as codec)"
     )
     bitrate: int = prop(0, kind=int, minimum=0, doc="bits per second (0: the codec's default)")
 
@@ -499,6 +783,13 @@ def _encoder(name: str, kind: str) -> Any:
     if codec.type != kind:
         raise ValueError(f"avsink: {name!r} encodes {codec.type}, not {kind}")
     return codec
+
+
+def _any_encoder(name: str) -> Any:
+    try:
+        return av.Codec(name, "w")
+    except Exception as exc:
+        raise ValueError(f"avsink: PyAV has no encoder {name!r}") from exc
 
 
 def _has_encoder(name: str) -> bool:
@@ -534,32 +825,116 @@ def _default_audio_codec(container: Any, fmt: str) -> str:
     return default
 
 
+class _MuxStream:
+    """One output stream of ``avsink``: the encoder of one input pin, and its clock."""
+
+    def __init__(self, stream: Any, media_type: MediaType) -> None:
+        self.stream = stream
+        self.media_type = media_type
+        self.kind: str = stream.type
+        self.layout = video_layout(media_type) if self.kind == "video" else None
+        if self.kind == "video":
+            self.rate = framerate_of(media_type.format.avg_time_per_frame) or Fraction(25)
+        else:
+            self.rate = Fraction(media_type.format.samples_per_sec)
+        self.time_base = 1 / self.rate
+        self.last_pts = -1
+        self.next_pts: int | None = None  # audio: the next frame's pts, in samples
+        self.written = 0
+
+
+class _MuxPin(BaseInputPin):
+    """A request input pin of ``avsink`` (``sink_%u``)."""
+
+    _filter: AVSink
+
+
 class AVSink(FileSink[Any], Element):
-    """``avsink``: encodes raw video (I420, IYUV, NV12, RGB24, RGB32) or raw audio into
-    ``location``; the container follows the file name. The file is created when the filter
-    leaves Stopped (a bad location or codec raises there) and finished — encoder drained,
-    trailer written, closed — at end of stream, before EC_COMPLETE, or at Stop."""
+    """``avsink``: a muxer and encoder. It has request input pins, ``sink_0``, ``sink_1``,
+    ... (GStreamer's ``sink_%u``): there is always one unconnected pin, and connecting it
+    makes the next (``m.`` in a launch line takes it; ``m.sink_3`` asks for that one). Each
+    connected pin becomes one stream of ``location``, whose container follows the file name,
+    encoded from raw video (I420, IYUV, NV12, RGB24, RGB32) or raw audio (see the module
+    docstring).
+
+    Interleaving: each pin encodes its samples on its own streaming thread as they come and
+    hands the packets to FFmpeg's interleaving muxer (``av_interleaved_write_frame``), which
+    writes them in time order, holding at most its ``max_interleave_delta`` (10 s) of
+    compressed packets when one stream runs ahead. No pin ever waits for another's samples,
+    so a demuxer feeding the muxer on two paths cannot deadlock, and memory stays bounded by
+    the pools upstream plus that window of packets. Timestamps are the samples' stream
+    times, so the streams keep their alignment.
+
+    The file is created when the filter leaves Stopped with at least one pin connected (a
+    bad location or codec raises there), and finished — encoders drained, trailer written,
+    closed — once every connected pin has had end of stream, before EC_COMPLETE, or at Stop.
+    """
 
     Properties = _SinkProperties
-    description = "Encodes raw video or audio into a media file (any format PyAV writes)"
-    pin_templates = (PinTemplate("In", IN, "ANY"),)
+    description = "Encodes and muxes raw video and audio into a media file (any format PyAV writes)"
+    pin_templates = (PinTemplate("sink_%u", IN, "ANY"),)
 
     video_formats: ClassVar[tuple[str, ...]] = tuple(_PIXEL_FORMATS)
-    """The raw video formats the input takes."""
+    """The raw video formats the inputs take."""
 
     def __init__(self, *, name: str | None = None, **props: Any) -> None:
         self.init_properties(props)
         super().__init__(name=name)
-        self._stream: Any = None
-        self._layout: VideoLayout | None = None
-        self._time_base = Fraction(1)
-        self._rate = Fraction(0)
-        self._layout_name = ""  # audio: the FFmpeg channel layout
-        self._first_start: int | None = None
-        self._last_pts = -1
-        self._frames = 0
+        self._pins.remove(self.input)  # RendererFilter's single pin: ours are requested
+        self.input = self.add_pin(_MuxPin(self, "sink_0"))
+        """The first input pin, ``sink_0``."""
+        self._streams: dict[int, _MuxStream] = {}  # id(pin) -> its stream, while the file is open
+        self._ended_pins: set[int] = set()
         self.written = 0
         """Samples encoded since the filter last left Stopped."""
+
+    # -- request pins ------------------------------------------------------------------------
+
+    def sink_pins(self) -> list[_MuxPin]:
+        """The input pins, in the order of their numbers."""
+        pins = [pin for pin in self.input_pins() if isinstance(pin, _MuxPin)]
+        return sorted(pins, key=lambda pin: int(pin.QueryId().rpartition("_")[2]))
+
+    def connected_pins(self) -> list[_MuxPin]:
+        """The connected input pins, in number order: one stream of the file each."""
+        return [pin for pin in self.sink_pins() if pin.is_connected()]
+
+    def request_pin(self, pin_id: str) -> _MuxPin | None:
+        """The input pin ``pin_id`` (``sink_N``), made when it does not exist yet; None for an
+        id that is not of that form. Only while stopped."""
+        match = re.fullmatch(r"sink_(\d+)", pin_id)
+        if match is None or str(int(match.group(1))) != match.group(1):
+            return None
+        for pin in self.sink_pins():
+            if pin.QueryId() == pin_id:
+                return pin
+        if self._state is not STOPPED:
+            raise VfwNotStoppedError(message="pins are requested while stopped")
+        return self.add_pin(_MuxPin(self, pin_id))
+
+    def _add_spare(self) -> None:
+        taken = {pin.QueryId() for pin in self._pins}
+        number = 0
+        while f"sink_{number}" in taken:
+            number += 1
+        self.add_pin(_MuxPin(self, f"sink_{number}"))
+
+    def complete_connect(self, pin: BasePin, peer: Any) -> None:
+        """Keep one unconnected pin."""
+        super().complete_connect(pin, peer)
+        if all(other.is_connected() for other in self.sink_pins()):
+            self._add_spare()
+
+    def break_connect(self, pin: BasePin) -> None:
+        """Drop a disconnected pin while another unconnected one remains."""
+        super().break_connect(pin)
+        spares = [p for p in self.sink_pins() if p is not pin and not p.is_connected()]
+        if isinstance(pin, _MuxPin) and spares and pin in self._pins:
+            self._pins.remove(pin)
+            if self.input is pin:
+                self.input = self.sink_pins()[0]
+
+    # -- types -------------------------------------------------------------------------------
 
     def CheckMediaType(self, media_type: MediaType) -> bool:
         """Raw video in a format of ``video_formats`` with a positive size up to 16384 (RGB
@@ -576,30 +951,40 @@ class AVSink(FileSink[Any], Element):
     # -- state -------------------------------------------------------------------------------
 
     def open_resource(self) -> None:
-        """Leaving Stopped (in ``Pause``): check ``location`` and reset the counters, even
-        when the input is not connected (then no file is made)."""
+        """Leaving Stopped (in ``Pause``): check ``location``, reset the counters, and
+        create the file when a pin is connected (no connection, no file)."""
         required(self.props.location, "avsink needs a location (the file to write)")
         self.written = 0
-        self._first_start = None
-        self._last_pts = -1
-        self._frames = 0
-        super().open_resource()
+        self._ended_pins.clear()
+        pins = self.connected_pins()
+        file = self._open_container(pins) if pins else None
+        with self._file_lock:
+            self._file = file
 
-    def open_file(self, media_type: MediaType) -> Any:
-        """Create the file and write its header, as ``Pause`` leaves Stopped (raising for a
-        bad location or codec before anything changes)."""
+    def _open_container(self, pins: list[_MuxPin]) -> Any:
+        """Create the file with one stream per pin and write its header (raising for a bad
+        location or codec before anything changes)."""
         location: Path = self.props.location
+        kinds = {
+            "video" if p.ConnectionMediaType().major_type == MEDIATYPE_Video else "audio"
+            for p in pins
+        }
+        self._check_codecs(kinds)
         try:
             container = av.open(str(location), "w")
         except Exception as exc:
             raise ValueError(f"avsink: cannot write {location}: {exc}") from exc
+        streams: dict[int, _MuxStream] = {}
         try:
-            if media_type.major_type == MEDIATYPE_Video:
-                self._stream = self._add_video(container, media_type)
-            else:
-                self._stream = self._add_audio(container, media_type)
+            for pin in pins:
+                media_type = pin.ConnectionMediaType()
+                if media_type.major_type == MEDIATYPE_Video:
+                    stream = self._add_video(container, media_type)
+                else:
+                    stream = self._add_audio(container, media_type)
+                streams[id(pin)] = _MuxStream(stream, media_type)
             try:
-                container.start_encoding()  # opens the file and the encoder; writes the header
+                container.start_encoding()  # opens the file and the encoders; writes the header
             except FileNotFoundError as exc:
                 raise FileNotFoundError(f"avsink: cannot create {location}: {exc}") from exc
             except OSError as exc:
@@ -607,29 +992,26 @@ class AVSink(FileSink[Any], Element):
             except ValueError as exc:
                 raise ValueError(f"avsink: {location}: {exc}") from exc
         except Exception:
-            self._stream = None
             try:
                 container.close()
             except Exception:
                 log.debug("%r: closing a failed %s", self, location, exc_info=True)
             raise
+        self._streams = streams
         return container
 
     def _add_video(self, container: Any, media_type: MediaType) -> Any:
         header = media_type.format
         fmt = video_format(media_type) or "I420"
-        name = self.props.codec or _default_video_codec(container)
-        codec = _encoder(name, "video")
+        codec = self._chosen_codec("video") or _encoder(_default_video_codec(container), "video")
         rate = framerate_of(header.avg_time_per_frame) or Fraction(25)
-        self._rate, self._time_base = rate, 1 / rate
-        self._layout = video_layout(media_type)
         try:
             stream = container.add_stream(codec.name, rate=rate)
         except ValueError as exc:
             raise ValueError(f"avsink: {self.props.location}: {exc}") from exc
         stream.width, stream.height = header.width, abs(header.height)
         stream.pix_fmt = _encoder_pixel_format(codec, _PIXEL_FORMATS[fmt])
-        stream.codec_context.time_base = self._time_base
+        stream.codec_context.time_base = 1 / rate
         if self.props.bitrate:
             stream.bit_rate = self.props.bitrate
         return stream
@@ -637,17 +1019,16 @@ class AVSink(FileSink[Any], Element):
     def _add_audio(self, container: Any, media_type: MediaType) -> Any:
         wave = media_type.format
         fmt = audio_format(media_type) or "S16LE"
-        name = self.props.codec or _default_audio_codec(container, fmt)
-        codec = _encoder(name, "audio")
+        codec = self._chosen_codec("audio") or _encoder(
+            _default_audio_codec(container, fmt), "audio"
+        )
         rate = wave.samples_per_sec
-        self._rate, self._time_base = Fraction(rate), Fraction(1, rate)
         try:
             stream = container.add_stream(codec.name, rate=rate)
         except ValueError as exc:
             raise ValueError(f"avsink: {self.props.location}: {exc}") from exc
         context = stream.codec_context
-        self._layout_name = f"{wave.channels}c"
-        context.layout = self._layout_name
+        context.layout = f"{wave.channels}c"
         supported = [f.name for f in codec.audio_formats or ()]
         mine = _SAMPLE_FORMATS.get(fmt, "s32")
         context.format = mine if not supported or mine in supported else supported[0]
@@ -655,69 +1036,131 @@ class AVSink(FileSink[Any], Element):
             stream.bit_rate = self.props.bitrate
         return stream
 
+    def _chosen_codec(self, kind: str) -> Any:
+        """The encoder ``codec`` (or, for audio, ``audio-codec``) names for a stream of
+        ``kind``, or None for the default."""
+        if kind == "audio" and self.props.audio_codec:
+            return _encoder(self.props.audio_codec, "audio")
+        if self.props.codec:
+            codec = _any_encoder(self.props.codec)
+            if codec.type == kind:
+                return codec
+        return None
+
+    def _check_codecs(self, kinds: set[str]) -> None:
+        """``codec`` must encode a kind of stream the file has (``audio-codec``: audio)."""
+        if self.props.codec:
+            codec = _any_encoder(self.props.codec)
+            if codec.type not in kinds:
+                wanted = " or ".join(sorted(kinds))
+                raise ValueError(f"avsink: {self.props.codec!r} encodes {codec.type}, not {wanted}")
+        if self.props.audio_codec:
+            _encoder(self.props.audio_codec, "audio")
+
     def finish_file(self, file: Any) -> None:
-        """Drain the encoder, write the trailer and close the file."""
-        stream, self._stream = self._stream, None
+        """Drain every encoder, write the trailer and close the file."""
+        streams, self._streams = self._streams, {}
         try:
-            for packet in stream.encode(None):
-                file.mux(packet)
+            for mux in streams.values():
+                for packet in mux.stream.encode(None):
+                    file.mux(packet)
         finally:
             file.close()
 
-    # -- writing -----------------------------------------------------------------------------
+    def abandon_file(self, file: Any) -> None:
+        """Close the file without finishing it (the pause that opened it failed)."""
+        self._streams = {}
+        super().abandon_file(file)
 
-    def write_sample(self, file: Any, sample: Any) -> None:
-        """Encode ``sample``; its packets go into the file."""
-        stream = self._stream
-        if stream.type == "video":
-            frame = self._video_frame(sample, stream)
+    # -- streaming ---------------------------------------------------------------------------
+
+    def receive(self, pin: BaseInputPin, sample: Any) -> bool:
+        """Wait while paused (or for the sample's time, with ``sync``), then encode and mux
+        ``sample`` into the pin's stream."""
+        if (
+            self._state is not RUNNING or (self.sync and self._clock is not None)
+        ) and not self._wait_until_due(pin, sample):
+            return False
+        try:
+            with self._file_lock:
+                file = self._file
+                mux = self._streams.get(id(pin))
+                if file is not None and mux is not None:
+                    self._write(file, mux, sample)
+        except Exception as exc:
+            pin.stream_error(exc)
+            raise
+        self.rendered += 1
+        return True
+
+    def DoRenderSample(self, sample: Any) -> None:
+        """Samples arrive through ``receive``, which knows their pin."""
+        raise NotImplError(message="avsink writes samples per pin (receive)")
+
+    def _write(self, file: Any, mux: _MuxStream, sample: Any) -> None:
+        if mux.kind == "video":
+            frame = self._video_frame(mux, sample)
         else:
-            frame = self._audio_frame(sample)
+            frame = self._audio_frame(mux, sample)
             if frame is None:
                 return
-        for packet in stream.encode(frame):
+        for packet in mux.stream.encode(frame):
             file.mux(packet)
+        mux.written += 1
         self.written += 1
 
-    def _video_frame(self, sample: Any, stream: Any) -> Any:
-        media_type = self.input.ConnectionMediaType()
-        layout = self._layout or video_layout(media_type)
+    def end_of_stream(self, pin: BaseInputPin) -> None:
+        """A pin's stream ended: once every connected pin's has, finish the file and report
+        completion."""
+        with self._file_lock:
+            self._ended_pins.add(id(pin))
+            done = all(id(other) in self._ended_pins for other in self.connected_pins())
+        if done:
+            super().end_of_stream(pin)
+
+    def end_flush(self, pin: BaseInputPin) -> None:
+        """A flush (a seek): the pin's stream goes on."""
+        with self._file_lock:
+            self._ended_pins.discard(id(pin))
+        super().end_flush(pin)
+
+    def _video_frame(self, mux: _MuxStream, sample: Any) -> Any:
+        layout = mux.layout
+        assert layout is not None
         fmt = layout.format
         native = _PIXEL_FORMATS[fmt]
         frame = av.VideoFrame(layout.width, layout.height, native)
         offsets, strides = _frame_layout(sample, layout)
         data = sample.GetPointer()
-        flip = fmt in _DIB_FORMATS and media_type.format.height > 0
+        flip = fmt in _DIB_FORMATS and mux.media_type.format.height > 0
         for index, row_bytes in enumerate(_row_bytes(fmt, layout.width)):
             rows = layout.heights[index]
             source = _sample_array(data, offsets[index], strides[index], rows)[:, :row_bytes]
             target = _plane_array(frame.planes[index], rows)[:, :row_bytes]
             target[...] = source[::-1] if flip else source
-        if frame.format.name != stream.pix_fmt:
-            frame = frame.reformat(format=stream.pix_fmt)
-        frame.pts = self._video_pts(sample)
-        frame.time_base = self._time_base
+        if frame.format.name != mux.stream.pix_fmt:
+            frame = frame.reformat(format=mux.stream.pix_fmt)
+        frame.pts = self._video_pts(mux, sample)
+        frame.time_base = mux.time_base
         return frame
 
-    def _video_pts(self, sample: Any) -> int:
-        """The frame number the sample's start time stands for (rebased to the first
-        sample), kept increasing; the next number for a sample without a time."""
+    @staticmethod
+    def _video_pts(mux: _MuxStream, sample: Any) -> int:
+        """The frame number the sample's stream time stands for, kept increasing (and not
+        below 0); the next number for a sample without a time."""
         try:
             start, _stop = sample.GetTime()
         except Exception:
             start = None
-        pts = self._last_pts + 1
+        pts = mux.last_pts + 1
         if start is not None:
-            if self._first_start is None:
-                self._first_start = start
-            pts = max(pts, round(Fraction(start - self._first_start, SECOND) * self._rate))
-        self._last_pts = pts
+            pts = max(pts, round(Fraction(start, SECOND) * mux.rate))
+        mux.last_pts = pts
         return pts
 
-    def _audio_frame(self, sample: Any) -> Any:
-        media_type = self.input.ConnectionMediaType()
-        wave = media_type.format
-        fmt = audio_format(media_type) or "S16LE"
+    def _audio_frame(self, mux: _MuxStream, sample: Any) -> Any:
+        wave = mux.media_type.format
+        fmt = audio_format(mux.media_type) or "S16LE"
         count = sample.GetActualDataLength() // wave.block_align
         if count == 0:
             return None
@@ -730,9 +1173,16 @@ class AVSink(FileSink[Any], Element):
         else:
             sample_format = _SAMPLE_FORMATS[fmt]
             array = np.frombuffer(data, _NUMPY_DTYPES[sample_format]).reshape(1, -1)
-        frame = av.AudioFrame.from_ndarray(array, format=sample_format, layout=self._layout_name)
+        frame = av.AudioFrame.from_ndarray(array, format=sample_format, layout=f"{wave.channels}c")
         frame.sample_rate = wave.samples_per_sec
-        frame.pts = self._frames
-        frame.time_base = self._time_base
-        self._frames += count
+        if mux.next_pts is None:
+            # The first audio: at its stream time (not before 0), then frame after frame.
+            try:
+                start = sample.GetTime()[0]
+            except Exception:
+                start = 0
+            mux.next_pts = max(0, round(Fraction(start, SECOND) * wave.samples_per_sec))
+        frame.pts = mux.next_pts
+        frame.time_base = mux.time_base
+        mux.next_pts += count
         return frame

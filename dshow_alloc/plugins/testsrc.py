@@ -8,6 +8,17 @@ Time stamps are exact: video frame ``i`` at ``n/d`` frames/s runs from ``i * 10*
 to where frame ``i + 1`` starts, with media time ``(i, i + 1)``; an audio sample whose first
 frame is ``k`` and holds ``n`` frames runs from ``k * 10**7 // rate`` to ``(k + n) * 10**7 //
 rate``, with media time ``(k, k + n)``. Every sample is a sync point.
+
+Seeking (`SourceSeeking`). With ``num-buffers`` set (>= 0) a test source is a stream of known
+length, as a file is: ``num-buffers`` frames (video) or ``num-buffers * samples-per-buffer``
+frames (audio) from position 0, so its duration is where the frame after those would start,
+and ``num-buffers`` bounds the *position*, not the count pushed: after ``SetPositions(t)`` the
+stream plays from the frame that contains ``t`` to the end of those frames (fewer buffers
+than ``num-buffers``; the last audio buffer may be short). Every frame is a key frame. The
+pattern is a function of the frame number (the ball's place, the sine's phase), so a seek
+draws exactly what playing through would have. Without ``num-buffers`` (the default, -1) the
+stream has no end and no duration: ``GetCapabilities`` is 0 and ``SetPositions`` raises
+E_NOTIMPL, as for any source that cannot seek.
 """
 
 from __future__ import annotations
@@ -29,6 +40,7 @@ from dshow_alloc.hresult import VfwNotConnectedError
 from dshow_alloc.mediatype import MediaType, VideoInfoHeader, WaveFormatEx
 from dshow_alloc.pins import BasePin
 from dshow_alloc.registry import Element, PinTemplate, prop
+from dshow_alloc.seeking import SourceSeeking, frame_containing
 from dshow_alloc.structs import AllocatorProperties, FilterState, PinDirection
 from dshow_alloc.video import VIDEO_META, video_format, video_layout, video_type
 
@@ -282,7 +294,7 @@ class _VideoProperties:
     num_buffers: int = prop(-1, kind=int, minimum=-1, doc="frames to make, -1 for no end")
 
 
-class VideoTestSource(SourceFilter, Element):
+class VideoTestSource(SourceSeeking, SourceFilter, Element):
     """``videotestsrc``: generated frames in NV12, I420, RGB24 or RGB32 (numpy).
 
     ``GetMediaType`` offers the properties' size and rate in each format, NV12 first; any
@@ -318,6 +330,39 @@ class VideoTestSource(SourceFilter, Element):
         """``num-buffers`` when it is set."""
         count: int = self.props.num_buffers
         return count if count >= 0 else None
+
+    # -- seeking -----------------------------------------------------------------------------
+
+    def frame_rate(self) -> Fraction:
+        """The stream's frame rate: the connection type's, else the ``framerate``
+        property."""
+        rate: Fraction = self.props.framerate
+        if self.output.is_connected():
+            header: VideoInfoHeader = self.output.ConnectionMediaType().format
+            if frame_time(rate) != header.avg_time_per_frame:
+                rate = framerate_of(header.avg_time_per_frame)
+        return rate
+
+    def frame_start(self, index: int) -> int:
+        """Where frame ``index`` starts (REFERENCE_TIME)."""
+        rate = self.frame_rate()
+        return index * _SECOND * rate.denominator // rate.numerator
+
+    def GetCapabilities(self) -> int:
+        """See `IMediaSeeking.GetCapabilities`: 0 without ``num-buffers``."""
+        return super().GetCapabilities() if self.props.num_buffers >= 0 else 0
+
+    def seek_duration(self) -> int | None:
+        """The end of frame ``num-buffers - 1``; None without ``num-buffers``."""
+        count: int = self.props.num_buffers
+        return self.frame_start(count) if count >= 0 else None
+
+    def seek_to(self, position: int, key_frame: bool) -> int:
+        """Go on from the frame that contains ``position``."""
+        rate = self.frame_rate()
+        frame = frame_containing(position, rate.numerator, rate.denominator)
+        self._frame = frame
+        return self.frame_start(frame) if key_frame else position
 
     # -- types -------------------------------------------------------------------------------
 
@@ -370,9 +415,7 @@ class VideoTestSource(SourceFilter, Element):
         layout = video_layout(media_type)
         width, height = layout.width, layout.height
         row_bytes = tuple(-(-width // sub_x) * size for _sub_y, sub_x, size in _PLANES[fmt])
-        rate = self.props.framerate
-        if frame_time(rate) != header.avg_time_per_frame:
-            rate = framerate_of(header.avg_time_per_frame)
+        rate = self.frame_rate()
         pattern = self.props.pattern
         if pattern == "smpte":
             idx = _smpte_index(width, height)
@@ -427,7 +470,8 @@ class VideoTestSource(SourceFilter, Element):
         """Draw frame ``n`` of the pattern into ``sample`` and time it; False after
         ``num-buffers`` frames."""
         frame = self._frame
-        if frame == self.props.num_buffers:
+        limit = self.props.num_buffers
+        if 0 <= limit <= frame:
             return False
         plan = self._plan
         if plan is None:
@@ -560,7 +604,7 @@ def _encode(values: npt.NDArray[np.float64], fmt: str) -> npt.NDArray[Any]:
     return (np.rint(values * 127.0) + 128).astype(np.uint8)
 
 
-class AudioTestSource(SourceFilter, Element):
+class AudioTestSource(SourceSeeking, SourceFilter, Element):
     """``audiotestsrc``: a sine (or silence), the same on every channel, interleaved.
 
     Frame ``k`` of the sine is ``volume * sin(2 * pi * (freq * k / rate))``, the phase
@@ -585,7 +629,6 @@ class AudioTestSource(SourceFilter, Element):
     def __init__(self, *, name: str | None = None, **props: Any) -> None:
         self.init_properties(props)
         super().__init__(name=name, buffers=4)
-        self._buffer = 0
         self._frames = 0
         self._plan: _AudioPlan | None = None
 
@@ -593,6 +636,38 @@ class AudioTestSource(SourceFilter, Element):
         """``num-buffers`` when it is set."""
         count: int = self.props.num_buffers
         return count if count >= 0 else None
+
+    # -- seeking -----------------------------------------------------------------------------
+
+    def sample_rate(self) -> int:
+        """The stream's rate: the connection type's, else the ``rate`` property."""
+        if self.output.is_connected():
+            wave: WaveFormatEx = self.output.ConnectionMediaType().format
+            return wave.samples_per_sec
+        rate: int = self.props.rate
+        return rate
+
+    def frame_limit(self) -> int | None:
+        """The frames the stream holds: ``num-buffers * samples-per-buffer``; None without
+        ``num-buffers``."""
+        count: int = self.props.num_buffers
+        return count * self.props.samples_per_buffer if count >= 0 else None
+
+    def GetCapabilities(self) -> int:
+        """See `IMediaSeeking.GetCapabilities`: 0 without ``num-buffers``."""
+        return super().GetCapabilities() if self.props.num_buffers >= 0 else 0
+
+    def seek_duration(self) -> int | None:
+        """The end of the last frame; None without ``num-buffers``."""
+        frames = self.frame_limit()
+        return None if frames is None else frames * _SECOND // self.sample_rate()
+
+    def seek_to(self, position: int, key_frame: bool) -> int:
+        """Go on from the frame that contains ``position``."""
+        rate = self.sample_rate()
+        frame = frame_containing(position, rate)
+        self._frames = frame
+        return frame * _SECOND // rate if key_frame else position
 
     def GetMediaType(self, position: int) -> MediaType | None:
         """The properties' rate and channels in S16LE, F32LE, S32LE then U8."""
@@ -641,15 +716,17 @@ class AudioTestSource(SourceFilter, Element):
 
     def FillBuffer(self, sample: Any) -> bool:
         """The next ``samples-per-buffer`` frames (as many as fit); False after
-        ``num-buffers`` samples."""
-        if self._buffer == self.props.num_buffers:
-            return False
+        ``num-buffers * samples-per-buffer`` frames."""
         plan = self._plan
         if plan is None:
             plan = self._plan = self._make_plan()
         data = sample.GetPointer()
         count = min(self.props.samples_per_buffer, len(data) // plan.block_align)
         first = self._frames
+        if self.props.num_buffers >= 0:
+            count = min(count, self.props.num_buffers * self.props.samples_per_buffer - first)
+            if count <= 0:
+                return False
         encoded = _encode(self._wave(first, count, plan.rate), plan.fmt)
         out = np.frombuffer(data, encoded.dtype, count * plan.channels)
         out.reshape(count, plan.channels)[...] = encoded[:, None]
@@ -659,14 +736,13 @@ class AudioTestSource(SourceFilter, Element):
         sample.SetMediaTime(first, first + count)
         sample.SetSyncPoint(True)
         self._frames = first + count
-        self._buffer += 1
         return True
 
     def Pause(self) -> None:
         """Leaving Stopped: frame 0 again, and the format from the connection type."""
         with self._lock:
             if self._state is _STOPPED:
-                self._buffer = self._frames = 0
+                self._frames = 0
                 self._plan = self._make_plan() if self.output.is_connected() else None
             super().Pause()
 

@@ -41,6 +41,7 @@ from dshow_alloc.plugins._common import (
     write_all,
 )
 from dshow_alloc.registry import Element, PinTemplate, prop
+from dshow_alloc.seeking import SourceSeeking, frame_containing
 
 __all__ = ["WAVE_FORMAT_EXTENSIBLE", "WavInfo", "WavSink", "WavSource", "read_wav_info"]
 
@@ -186,7 +187,7 @@ class _SourceProperties:
     )
 
 
-class WavSource(FileSource[io.FileIO], Element):
+class WavSource(SourceSeeking, FileSource[io.FileIO], Element):
     """``wavsrc``: reads a PCM or IEEE float WAV file into raw audio samples.
 
     The header is read when the filter is made, so the output pin offers the exact type
@@ -199,6 +200,11 @@ class WavSource(FileSource[io.FileIO], Element):
     into the sample's memory. A buffer whose first frame is frame ``k`` starts at
     ``k * 10_000_000 // rate`` and stops where the next one starts; its media time is the
     frame range ``(k, k + n)``; all are sync points and the first is a discontinuity.
+
+    Seeking (`SourceSeeking`), exact to the frame: the duration is the end of the last
+    frame, and after ``SetPositions(t)`` the first buffer starts at the frame that contains
+    ``t`` (buffers of ``samples-per-buffer`` frames follow from there). Every frame is a key
+    frame: ``AM_SEEKING_SeekToKeyFrame`` starts at the same frame, the segment at its start.
     """
 
     Properties = _SourceProperties
@@ -227,6 +233,7 @@ class WavSource(FileSource[io.FileIO], Element):
         )
         self._frame = 0
         self._frames = info.frames
+        self._data_offset = info.data_offset
 
     def expected_samples(self) -> int | None:
         """The number of buffers: the file's frames in ``samples-per-buffer`` pieces."""
@@ -253,6 +260,21 @@ class WavSource(FileSource[io.FileIO], Element):
             raise ValueError(f"{location} changed since wavsrc read its header")
         file.seek(info.data_offset)
         self._frames = info.frames
+        self._data_offset = info.data_offset
+
+    def seek_duration(self) -> int | None:
+        """The end of the last frame (of the file as it was last opened)."""
+        return self._frames * SECOND // self.info.rate
+
+    def seek_to(self, position: int, key_frame: bool) -> int:
+        """Move to the frame that contains ``position`` (see the class docstring)."""
+        rate = self.info.rate
+        frame = frame_containing(position, rate)
+        file = self._file
+        if file is not None:
+            file.seek(self._data_offset + frame * self._block_align)
+        self._frame = frame
+        return frame * SECOND // rate if key_frame else position
 
     def FillBuffer(self, sample: Any) -> bool:
         """Read the next ``samples-per-buffer`` frames into ``sample``; False at the end."""

@@ -39,6 +39,7 @@ from dshow_alloc.plugins._common import (
     write_all,
 )
 from dshow_alloc.registry import Element, PinTemplate
+from dshow_alloc.seeking import SourceSeeking, frame_containing
 from dshow_alloc.structs import AllocatorProperties
 from dshow_alloc.video import VIDEO_META, VideoLayout, video_format, video_layout, video_type
 from interfaces import IBufferSample
@@ -194,7 +195,7 @@ class _SourceProperties:
     location: Path | None = path_prop("the .y4m file to read")  # noqa: RUF009 (an attrs field)
 
 
-class Y4MSource(FileSource[io.FileIO], Element):
+class Y4MSource(SourceSeeking, FileSource[io.FileIO], Element):
     """``y4msrc``: reads a YUV4MPEG2 file into I420 samples, one frame per sample.
 
     The header is read when the filter is made, so the output pin offers the exact type
@@ -213,6 +214,12 @@ class Y4MSource(FileSource[io.FileIO], Element):
     complete frame is delivered, then the graph gets EC_ERRORABORT with a ValueError naming
     the file and the frame, and end of stream still goes downstream, so a file sink
     finishes its file with the complete frames.
+
+    Seeking (`SourceSeeking`): the duration is where the frame after the last complete one
+    would start; ``SetPositions(t)`` starts at the frame that contains ``t`` (every frame is
+    a key frame, so ``AM_SEEKING_SeekToKeyFrame`` starts at the same frame, with the
+    segment starting at that frame's start instead of at ``t``). A file of plain ``FRAME``
+    lines is sought directly; one with frame parameters is scanned from its first frame.
     """
 
     Properties = _SourceProperties
@@ -243,7 +250,9 @@ class Y4MSource(FileSource[io.FileIO], Element):
         super().__init__(name=name, media_type=media_type)
         self._layout = video_layout(media_type)
         self._widths = _plane_widths(self._layout)
+        self._record = len(_FRAME) + 1 + self._layout.size  # a frame with a plain FRAME line
         self._index = 0
+        self._counted: tuple[tuple[int, int], int] | None = None  # (size, mtime) -> frames
 
     @property
     def interlacing(self) -> str:
@@ -254,7 +263,7 @@ class Y4MSource(FileSource[io.FileIO], Element):
         """The number of frames, when every frame has the same size (a plain ``FRAME`` line
         and nothing after the last frame); None when frame parameters make sizes vary."""
         location: Path = self.props.location
-        record = len(_FRAME) + 1 + self._layout.size
+        record = self._record
         try:
             body = location.stat().st_size - self.header.size
             with location.open("rb") as file:
@@ -281,6 +290,73 @@ class Y4MSource(FileSource[io.FileIO], Element):
         line = _read_bytes(file, self.header.size)
         if not line.endswith(b"\n") or parse_y4m_header(line, location) != self.header:
             raise ValueError(f"{location} changed since y4msrc read its header")
+
+    # -- seeking ---------------------------------------------------------------------------
+
+    def frame_start(self, index: int) -> int:
+        """Where frame ``index`` starts (REFERENCE_TIME)."""
+        rate = self.header.framerate
+        return index * SECOND * rate.denominator // rate.numerator
+
+    def frame_count(self) -> int:
+        """The complete frames the file holds now (scanned when frame parameters make sizes
+        vary; the count is kept until the file changes)."""
+        location: Path = self.props.location
+        frames = self.expected_samples()
+        if frames is not None:
+            return frames
+        stat = location.stat()
+        key = (stat.st_size, stat.st_mtime_ns)
+        if self._counted is not None and self._counted[0] == key:
+            return self._counted[1]
+        with open_checked(location, "rb", self._check_header) as file:
+            frames = self._skip_frames(file, None)
+        self._counted = (key, frames)
+        return frames
+
+    def seek_duration(self) -> int | None:
+        """The end of the last complete frame."""
+        try:
+            return self.frame_start(self.frame_count())
+        except (OSError, ValueError):
+            return None
+
+    def seek_to(self, position: int, key_frame: bool) -> int:
+        """Move to the frame that contains ``position`` (see the class docstring)."""
+        rate = self.header.framerate
+        index = frame_containing(position, rate.numerator, rate.denominator)
+        file = self._file
+        if file is not None:
+            if self.expected_samples() is not None:
+                file.seek(self.header.size + index * self._record)
+            else:
+                file.seek(self.header.size)
+                self._skip_frames(file, index)
+        self._index = index
+        return self.frame_start(index) if key_frame else position
+
+    def _skip_frames(self, file: io.FileIO, count: int | None) -> int:
+        """Skip ``count`` frames (None: all the complete ones) from the first one, where
+        ``file`` stands; return how many were skipped (fewer at the end of the file)."""
+        size = self._layout.size
+        end = os.fstat(file.fileno()).st_size
+        skipped = 0
+        while count is None or skipped < count:
+            self._index = skipped
+            at = file.tell()
+            try:
+                if not self._frame_line(file):
+                    break
+            except ValueError:
+                if count is None:  # counting: a truncated frame is not a frame
+                    break
+                raise
+            if file.tell() + size > end:
+                file.seek(at)
+                break
+            file.seek(size, os.SEEK_CUR)
+            skipped += 1
+        return skipped
 
     # -- streaming -------------------------------------------------------------------------
 
