@@ -4,11 +4,14 @@ Layers, bottom up: `hresult` (errors), `com` (IUnknown base), `structs` and `med
 (value types), `memory` (memory blocks and their allocators), `sample` (IMediaSample2),
 `meta` and `video` (metas, VIDEO_META),
 `allocator` (IMemAllocator pool), `negotiation` (the allocation proposal), `pins`, `filters`
-(base classes), `elements` (tee, queue, renderers), `clock`, `graph`, and `testing` (contract
-suites for your own implementations).
+(base classes), `seeking` (IMediaSeeking for sources), `elements` (tee, queue, renderers),
+`clock`, `graph`, `frames` (numpy views of samples; the ``media`` extra, imported on first
+use of its names here), and `testing` (contract suites for your own implementations).
 Interface declarations live in the top-level `interfaces` package; every ``I*`` name is
 re-exported here.
 """
+
+from typing import TYPE_CHECKING, Any
 
 from dshow_alloc.allocator import MemAllocator, OutstandingSample
 from dshow_alloc.clock import ManualClock, SystemClock
@@ -124,6 +127,7 @@ from dshow_alloc.negotiation import (
 from dshow_alloc.pins import BaseInputPin, BaseOutputPin, BasePin
 from dshow_alloc.pool import PoolConfig
 from dshow_alloc.sample import MAX_MEMORY, MediaSample, SampleMapInfo, Trace
+from dshow_alloc.seeking import Segment, SourceSeeking
 from dshow_alloc.structs import (
     AM_GBF_NOTASYNCPOINT,
     AM_GBF_NOWAIT,
@@ -199,6 +203,21 @@ from interfaces import (
 )
 
 __version__ = "0.1.0"
+
+if TYPE_CHECKING:
+    from dshow_alloc.frames import AUDIO_DTYPES, AudioFrames, VideoFrame, audio_frames, video_frame
+
+#: Names of `dshow_alloc.frames`, which needs numpy: imported when first asked for.
+_FRAMES = frozenset({"AUDIO_DTYPES", "AudioFrames", "VideoFrame", "audio_frames", "video_frame"})
+
+
+def __getattr__(name: str) -> Any:
+    if name in _FRAMES:
+        from dshow_alloc import frames
+
+        return getattr(frames, name)
+    raise AttributeError(f"module 'dshow_alloc' has no attribute {name!r}")
+
 
 __all__ = [
     "AM_GBF_NOTASYNCPOINT",
@@ -379,6 +398,13 @@ __all__ = [
     "copy_sample_properties",
     "size_allocator",
     "FilterGraph",
+    "Segment",
+    "SourceSeeking",
+    "AUDIO_DTYPES",
+    "AudioFrames",
+    "VideoFrame",
+    "audio_frames",
+    "video_frame",
     "AllocationQuery",
     "MetaProposal",
     "ParamProposal",

@@ -41,9 +41,9 @@ from dshow_alloc import (
     TransformFilter,
     TransInPlaceFilter,
     size_allocator,
-    video_layout,
     video_type,
 )
+from dshow_alloc.frames import video_frame
 from dshow_alloc.video import video_format
 
 SECOND = 10_000_000  # times are REFERENCE_TIME: ints in 100 ns units
@@ -54,25 +54,6 @@ BRIGHTER = 40  # how many levels Brighten adds to the luma (saturating at 255)
 def frame_start(index: int) -> int:
     """Where frame ``index`` starts: ``index * 10_000_000 * d // n`` at a framerate of n/d."""
     return index * SECOND // FPS
-
-
-def plane_arrays(data: Any, media_type: MediaType) -> list[np.ndarray]:
-    """The Y, U and V planes of an I420 frame as 2-D numpy arrays over ``data`` (no copy).
-
-    ``data`` is what ``sample.GetPointer()`` returns: writing to the arrays writes the
-    sample (when it is writable). The layout is the tight one of ``video_layout``; a sample
-    may instead carry a ``VIDEO_META`` with padded strides (see ``samples/video_meta.py``).
-    """
-    layout = video_layout(media_type)
-    frame = np.frombuffer(data, dtype=np.uint8)
-    widths = (layout.width, (layout.width + 1) // 2, (layout.width + 1) // 2)
-    planes = []
-    for offset, stride, rows, width in zip(
-        layout.offsets, layout.strides, layout.heights, widths, strict=True
-    ):
-        plane = frame[offset : offset + stride * rows].reshape(rows, stride)
-        planes.append(plane[:, :width])
-    return planes
 
 
 def gradient(width: int, height: int, index: int) -> tuple[np.ndarray, ...]:
@@ -121,12 +102,13 @@ class GradientSource(SourceFilter):
         if self.made == self.frames:
             return False
         media_type = self.output.ConnectionMediaType()  # the type the connection agreed
-        for plane, values in zip(
-            plane_arrays(sample.GetPointer(), media_type),
-            gradient(self.width, self.height, self.made),
-            strict=True,
-        ):
-            plane[:] = values
+        # video_frame maps the sample for the with block: its planes (Y, U, V for I420) are
+        # 2-D numpy arrays over the sample's own bytes, so writing them writes the sample.
+        with video_frame(sample, media_type) as frame:
+            for plane, values in zip(
+                frame.planes, gradient(self.width, self.height, self.made), strict=True
+            ):
+                plane[:] = values
         sample.SetActualDataLength(media_type.sample_size)
         sample.SetTime(frame_start(self.made), frame_start(self.made + 1))
         sample.SetSyncPoint(True)  # every raw frame is a key frame
@@ -154,12 +136,15 @@ class Brighten(TransformFilter):
         """Write the brighter frame into ``out_sample`` (return False to drop a frame)."""
         media_type = self.input.ConnectionMediaType()
         # The input sample may be read-only (a tee upstream shares it): only read it.
-        source = plane_arrays(in_sample.GetPointer(), media_type)
-        target = plane_arrays(out_sample.GetPointer(), media_type)
-        # Saturating add without a wider type: clip first, then add.
-        np.add(np.minimum(source[0], 255 - BRIGHTER), BRIGHTER, out=target[0])
-        target[1][:] = source[1]
-        target[2][:] = source[2]
+        with (
+            video_frame(in_sample, media_type, write=False) as source,
+            video_frame(out_sample, media_type) as target,
+        ):
+            (y_in, u_in, v_in), (y_out, u_out, v_out) = source.planes, target.planes
+            # Saturating add without a wider type: clip first, then add.
+            np.add(np.minimum(y_in, 255 - BRIGHTER), BRIGHTER, out=y_out)
+            u_out[:] = u_in
+            v_out[:] = v_in
         out_sample.SetActualDataLength(media_type.sample_size)
         return True
 
@@ -173,8 +158,9 @@ class Mirror(TransInPlaceFilter):
 
     def Transform(self, sample: Any) -> bool | None:
         """Flip ``sample`` in place (the base class made sure it is writable)."""
-        for plane in plane_arrays(sample.GetPointer(), self.input.ConnectionMediaType()):
-            plane[:] = plane[:, ::-1]  # numpy copies overlapping views safely
+        with video_frame(sample, self.input.ConnectionMediaType()) as frame:
+            for plane in frame.planes:
+                plane[:] = plane[:, ::-1]  # numpy copies overlapping views safely
         return True
 
 
@@ -197,9 +183,10 @@ class ChecksumRenderer(RendererFilter):
 
     def DoRenderSample(self, sample: Any) -> None:
         """Called on the upstream streaming thread for each frame, in order."""
-        data = sample.GetPointer()[: sample.GetActualDataLength()]
-        self.crc = zlib.crc32(data, self.crc)
-        self.luma_sum += float(plane_arrays(data, self.input.ConnectionMediaType())[0].mean())
+        # write=False: a READ mapping and read-only arrays; a renderer only looks.
+        with video_frame(sample, self.input.ConnectionMediaType(), write=False) as frame:
+            self.crc = zlib.crc32(frame.data.data, self.crc)  # the array's bytes, as a memoryview
+            self.luma_sum += float(frame.planes[0].mean())
         self.times.append(sample.GetTime())  # (start, stop); stop is None when not set
 
 

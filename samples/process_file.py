@@ -8,8 +8,9 @@ The graph::
 ``avsrc`` is a built-in filter found by name (``make_filter("avsrc", location=...)``); it
 decodes any file PyAV (FFmpeg) can read into raw I420 samples with their times. ``Invert``
 and ``LumaMeter`` are written here (``make_filter("invert")`` is the built-in equivalent of
-``Invert``); both read the frame layout from the sample's ``VIDEO_META`` when it has one
-(padded rows), else from the media type.
+``Invert``); both see each frame's planes as numpy arrays through
+``dshow_alloc.frames.video_frame``, which follows the sample's ``VIDEO_META`` when it has one
+(padded rows), else the media type.
 
 Without a path the program first writes a short test clip with PyAV (30 frames of a moving
 gradient, MPEG-4 Part 2 in an .mp4, in a temporary directory) and processes that. It checks
@@ -37,13 +38,12 @@ import numpy as np
 
 from dshow_alloc import (
     EC_COMPLETE,
-    VIDEO_META,
     FilterGraph,
     MediaType,
     RendererFilter,
     TransInPlaceFilter,
-    video_layout,
 )
+from dshow_alloc.frames import video_frame
 from dshow_alloc.registry import make_filter
 from dshow_alloc.video import video_format
 
@@ -68,26 +68,6 @@ def write_test_clip(path: Path, frames: int, width: int, height: int, fps: int =
             container.mux(packet)
 
 
-def i420_planes(sample: Any, media_type: MediaType) -> list[np.ndarray]:
-    """The visible pixels of each plane of an I420 sample, as 2-D arrays over its memory."""
-    layout = video_layout(media_type)  # the tight layout the type implies
-    meta = sample.GetMeta(VIDEO_META)  # present when the producer padded its rows
-    offsets = meta.offsets if meta is not None else layout.offsets
-    strides = meta.strides if meta is not None else layout.strides
-    chroma_width = (layout.width + 1) // 2
-    frame = np.frombuffer(sample.GetPointer(), dtype=np.uint8)
-    return [
-        frame[offset : offset + stride * rows].reshape(rows, stride)[:, :width]
-        for offset, stride, rows, width in zip(
-            offsets,
-            strides,
-            layout.heights,
-            (layout.width, chroma_width, chroma_width),
-            strict=True,
-        )
-    ]
-
-
 def is_i420(media_type: MediaType) -> bool:
     """Raw I420 video of any size."""
     return video_format(media_type) in ("I420", "IYUV")
@@ -102,8 +82,12 @@ class Invert(TransInPlaceFilter):
 
     def Transform(self, sample: Any) -> bool | None:
         """Invert ``sample`` in place."""
-        for plane in i420_planes(sample, self.input.ConnectionMediaType()):
-            np.subtract(255, plane, out=plane)
+        # video_frame maps the sample for the with block; each plane is a 2-D array of its
+        # visible pixels over the sample's own bytes, at the VIDEO_META's padded stride when
+        # the sample has one, else the tight one the type implies.
+        with video_frame(sample, self.input.ConnectionMediaType()) as frame:
+            for plane in frame.planes:
+                np.subtract(255, plane, out=plane)
         return True
 
 
@@ -124,9 +108,11 @@ class LumaMeter(RendererFilter):
 
     def DoRenderSample(self, sample: Any) -> None:
         """Measure one frame."""
-        luma = i420_planes(sample, self.input.ConnectionMediaType())[0]
-        self.luma_total += int(luma.sum(dtype=np.uint64))
-        self.pixels += luma.size
+        # write=False: a READ mapping, read-only arrays (a renderer only looks).
+        with video_frame(sample, self.input.ConnectionMediaType(), write=False) as frame:
+            luma = frame.planes[0]
+            self.luma_total += int(luma.sum(dtype=np.uint64))
+            self.pixels += luma.size
         start, stop = sample.GetTime()
         if self.first_start is None:
             self.first_start = start

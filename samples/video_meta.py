@@ -15,7 +15,8 @@ How it is negotiated:
   aligned to 64 (the same happens by hand with ``PoolConfig(..., align=64,
   options={"video-meta"}, media_type=mt)``);
 - the writer and the reader both use the meta's offsets and strides when a sample has one,
-  the tight layout when not. Neither may assume which it gets.
+  the tight layout when not. Neither may assume which it gets; ``dshow_alloc.frames``'s
+  ``video_frame`` makes that choice and gives the planes as numpy arrays.
 
 The program runs a 100x50 I420 source into a renderer twice: once asking for the meta
 (strides 128/64/64 for a 100-pixel width) and once not (strides 100/50/50); both times the
@@ -50,31 +51,10 @@ from dshow_alloc import (
     video_layout,
     video_type,
 )
+from dshow_alloc.frames import video_frame
 
 FRAME_TIME = 333_333  # 30 frames/s, in 100 ns units
 ALIGN = 64
-
-
-def planes(
-    data: Any, sample: Any, media_type: MediaType
-) -> tuple[list[np.ndarray], tuple[int, ...]]:
-    """The Y, U, V planes of an I420 ``sample`` as 2-D arrays (visible pixels only), and
-    the strides used. ``data`` is ``sample.GetPointer()``.
-
-    The heart of this sample: the layout comes from the sample's ``VIDEO_META`` when it has
-    one, else from the media type (the tight layout).
-    """
-    tight = video_layout(media_type)  # what the type alone implies: rows back to back
-    meta = sample.GetMeta(VIDEO_META)  # None when the producer's pool attached none
-    offsets = meta.offsets if meta is not None else tight.offsets
-    strides = meta.strides if meta is not None else tight.strides
-    width = tight.width
-    widths = (width, (width + 1) // 2, (width + 1) // 2)
-    frame = np.frombuffer(data, dtype=np.uint8)
-    arrays = []
-    for offset, stride, rows, visible in zip(offsets, strides, tight.heights, widths, strict=True):
-        arrays.append(frame[offset : offset + stride * rows].reshape(rows, stride)[:, :visible])
-    return arrays, tuple(strides)
 
 
 def pattern(width: int, height: int, index: int) -> list[np.ndarray]:
@@ -114,11 +94,13 @@ class PatternSource(SourceFilter):
         if self.made == self.frames:
             return False
         media_type = self.output.ConnectionMediaType()
-        targets, _strides = planes(sample.GetPointer(), sample, media_type)
-        for target, values in zip(
-            targets, pattern(self.width, self.height, self.made), strict=True
-        ):
-            target[:] = values  # row by row at the right stride; the padding is left alone
+        # The heart of this sample: video_frame places the planes where the sample's
+        # VIDEO_META says when it has one, else where the media type's tight layout does.
+        with video_frame(sample, media_type) as frame:
+            for target, values in zip(
+                frame.planes, pattern(self.width, self.height, self.made), strict=True
+            ):
+                target[:] = values  # row by row at the right stride; the padding is left alone
         sample.SetTime(self.made * FRAME_TIME, (self.made + 1) * FRAME_TIME)
         self.made += 1
         return True
@@ -145,17 +127,18 @@ class CheckingRenderer(RendererFilter):
     def DoRenderSample(self, sample: Any) -> None:
         """Read the planes where the meta says they are and compare every visible pixel."""
         media_type = self.input.ConnectionMediaType()
-        arrays, strides = planes(sample.GetPointer(), sample, media_type)
         meta = sample.GetMeta(VIDEO_META)
         if meta is not None:
             self.with_meta += 1
             if self.first_meta is None:
                 self.first_meta = meta.fields
-        self.strides.add(strides)
-        vih = media_type.format
-        expected = pattern(vih.width, vih.height, self.index)
-        if not all(np.array_equal(a, e) for a, e in zip(arrays, expected, strict=True)):
-            self.wrong += 1
+        expected = pattern(media_type.format.width, media_type.format.height, self.index)
+        # write=False: a READ mapping; the planes are read-only views of visible pixels only.
+        with video_frame(sample, media_type, write=False) as frame:
+            self.strides.add(frame.strides)  # the meta's strides, or the tight ones
+            arrays = frame.planes
+            if not all(np.array_equal(a, e) for a, e in zip(arrays, expected, strict=True)):
+                self.wrong += 1
         self.index += 1
 
 
