@@ -275,7 +275,15 @@ def _av_file(quick: bool) -> list[BenchResult]:
     """A real file through ``avsrc ! queue ! invert ! queue ! avsink`` against one plain
     PyAV loop doing the same work (`dshow_alloc.bench_av`); skipped, with a note on stderr,
     without Debian's ffmpeg (which makes the input) or PyAV."""
-    from dshow_alloc.bench_av import AV_LOOP, AV_PIPELINE, AV_RATIO, AVUnavailableError, bench_av
+    from dshow_alloc.bench_av import (
+        AV_LOOP,
+        AV_LOOP_THREADED,
+        AV_PIPELINE,
+        AV_RATIO,
+        AV_RATIO_THREADED,
+        AVUnavailableError,
+        bench_av,
+    )
 
     try:
         measured = bench_av(60 if quick else 300, repeat=1 if quick else 3)
@@ -286,6 +294,8 @@ def _av_file(quick: bool) -> list[BenchResult]:
         BenchResult(AV_PIPELINE, measured.pipeline.rate, "frames/s"),
         BenchResult(AV_LOOP, measured.loop.rate, "frames/s"),
         BenchResult(AV_RATIO, measured.ratio, "x", ">= 1.3"),
+        BenchResult(AV_LOOP_THREADED, measured.threaded.rate, "frames/s"),
+        BenchResult(AV_RATIO_THREADED, measured.threaded_ratio, "x"),
     ]
 
 

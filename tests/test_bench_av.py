@@ -81,9 +81,10 @@ def test_bench_av_figures() -> None:
     """``bench_av`` returns the best run of each side, each with every frame."""
     measured = bench_av.bench_av(FRAMES, width=64, height=48, repeat=2)
     assert measured.frames == FRAMES
-    assert measured.pipeline.frames == measured.loop.frames == FRAMES
-    assert measured.pipeline.rate > 0 and measured.loop.rate > 0
+    assert measured.pipeline.frames == measured.loop.frames == measured.threaded.frames == FRAMES
+    assert measured.pipeline.rate > 0 and measured.loop.rate > 0 and measured.threaded.rate > 0
     assert measured.ratio == pytest.approx(measured.pipeline.rate / measured.loop.rate)
+    assert measured.threaded_ratio == pytest.approx(measured.pipeline.rate / measured.threaded.rate)
 
 
 def test_bench_av_refuses_nonsense() -> None:

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from dshow_alloc.bench import GST_PEER, PIXEL_BARE, PIXEL_COST, PIXEL_PIPELINE
-from dshow_alloc.bench_av import AV_LOOP, AV_PIPELINE, AV_RATIO
+from dshow_alloc.bench_av import AV_LOOP, AV_LOOP_THREADED, AV_PIPELINE, AV_RATIO, AV_RATIO_THREADED
 from dshow_alloc.bench_gst import gst_peer_report
 from dshow_alloc.cli import main
 from dshow_alloc.demo import DEFAULT_OUTPUT
@@ -37,7 +37,13 @@ EXPECTED = [
     (PIXEL_COST, "ns/frame"),
 ]
 if shutil.which("ffmpeg") is not None:
-    EXPECTED += [(AV_PIPELINE, "frames/s"), (AV_LOOP, "frames/s"), (AV_RATIO, "x")]
+    EXPECTED += [
+        (AV_PIPELINE, "frames/s"),
+        (AV_LOOP, "frames/s"),
+        (AV_RATIO, "x"),
+        (AV_LOOP_THREADED, "frames/s"),
+        (AV_RATIO_THREADED, "x"),
+    ]
 if gst_peer_report(100).get("error") is None:  # Debian's GStreamer is there (.ci/run installs it)
     EXPECTED += [(GST_PEER, "buffers/s"), ("ratio graph / GStreamer peer", "x")]
 

@@ -1012,6 +1012,9 @@ class AVSink(FileSink[Any], Element):
         stream.width, stream.height = header.width, abs(header.height)
         stream.pix_fmt = _encoder_pixel_format(codec, _PIXEL_FORMATS[fmt])
         stream.codec_context.time_base = 1 / rate
+        # Frame and slice threads, as the ffmpeg command line has (PyAV's default is slice
+        # threads only, which leave libx264 most of a second core idle).
+        stream.codec_context.thread_type = "AUTO"
         if self.props.bitrate:
             stream.bit_rate = self.props.bitrate
         return stream
