@@ -168,7 +168,9 @@ def test_set_default_allocator(default_allocator: IMemoryAllocator) -> None:
 
 
 @pytest.mark.parametrize(
-    "candidate", [object(), None, "SystemMemory", SystemMemoryAllocator], ids=repr
+    "candidate",
+    [object(), None, "SystemMemory", SystemMemoryAllocator],
+    ids=["object", "None", "'SystemMemory'", "SystemMemoryAllocator"],
 )
 def test_registry_refuses_non_allocators(
     default_allocator: IMemoryAllocator, candidate: Any
