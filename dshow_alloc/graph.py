@@ -17,7 +17,6 @@ from dshow_alloc.com import ComObject
 from dshow_alloc.hresult import (
     AbortError,
     COMError,
-    FailError,
     InvalidArgError,
     NotImplError,
     PointerError,
@@ -27,13 +26,12 @@ from dshow_alloc.hresult import (
 )
 from dshow_alloc.mediatype import MediaType
 from dshow_alloc.pins import filter_label, free_pins, is_connected
-from dshow_alloc.seeking import check_time_format, resolve_positions
+from dshow_alloc.seeking import MediaTimeSeeking, resolve_positions
 from dshow_alloc.structs import (
     EC_CLOCK_CHANGED,
     EC_COMPLETE,
     EC_ERRORABORT,
     EC_USERABORT,
-    TIME_FORMAT_MEDIA_TIME,
     AM_SEEKING_AbsolutePositioning,
     AM_SEEKING_CanSeekAbsolute,
     AM_SEEKING_NoPositioning,
@@ -71,7 +69,7 @@ def _seconds(timeout_ms: int) -> float | None:
 
 
 @implementer(IGraphBuilder, IMediaControl, IMediaEvent, IMediaEventSink, IMediaSeeking)
-class FilterGraph(ComObject):
+class FilterGraph(MediaTimeSeeking, ComObject):
     """``CLSID_FilterGraph``: build a graph of filters, run it, and hear how it ends.
 
     The graph's clock is a `SystemClock` unless ``clock`` or ``SetSyncSource`` says
@@ -386,35 +384,6 @@ class FilterGraph(ComObject):
         for seeker in seekers:
             capabilities &= seeker.GetCapabilities()
         return capabilities
-
-    def CheckCapabilities(self, capabilities: int) -> int:
-        """See `IMediaSeeking.CheckCapabilities`."""
-        if capabilities.__class__ is not int or capabilities < 0:
-            raise InvalidArgError(message=f"capabilities must be an int >= 0, not {capabilities!r}")
-        supported = capabilities & self.GetCapabilities()
-        if capabilities and not supported:
-            raise FailError(message=f"none of the capabilities {capabilities:#x} is supported")
-        return supported
-
-    def IsFormatSupported(self, time_format: object) -> bool:
-        """See `IMediaSeeking.IsFormatSupported`."""
-        return time_format == TIME_FORMAT_MEDIA_TIME
-
-    def QueryPreferredFormat(self) -> object:
-        """See `IMediaSeeking.QueryPreferredFormat`."""
-        return TIME_FORMAT_MEDIA_TIME
-
-    def GetTimeFormat(self) -> object:
-        """See `IMediaSeeking.GetTimeFormat`."""
-        return TIME_FORMAT_MEDIA_TIME
-
-    def IsUsingTimeFormat(self, time_format: object) -> bool:
-        """See `IMediaSeeking.IsUsingTimeFormat`."""
-        return time_format == TIME_FORMAT_MEDIA_TIME
-
-    def SetTimeFormat(self, time_format: object) -> None:
-        """See `IMediaSeeking.SetTimeFormat`."""
-        check_time_format(time_format)
 
     def GetDuration(self) -> int:
         """See `IMediaSeeking.GetDuration`: the longest source's."""

@@ -68,6 +68,7 @@ from interfaces import IMediaSeeking
 __all__ = [
     "SEEKING_CAPABILITIES",
     "KEEP",
+    "MediaTimeSeeking",
     "MAX_TIME",
     "DROP",
     "END",
@@ -226,8 +227,46 @@ def resolve_positions(
 
 
 # The IUnknown methods come from the filter's ComObject base, which follows the mixin.
+class MediaTimeSeeking:
+    """What every ``IMediaSeeking`` here shares: media time is the only time format, and
+    ``CheckCapabilities`` answers from ``GetCapabilities`` (the source's or the graph's)."""
+
+    def GetCapabilities(self) -> int:
+        """See `IMediaSeeking.GetCapabilities`."""
+        raise NotImplementedError
+
+    def CheckCapabilities(self, capabilities: int) -> int:
+        """See `IMediaSeeking.CheckCapabilities`."""
+        if capabilities.__class__ is not int or capabilities < 0:
+            raise InvalidArgError(message=f"capabilities must be an int >= 0, not {capabilities!r}")
+        supported = capabilities & self.GetCapabilities()
+        if capabilities and not supported:
+            raise FailError(message=f"none of the capabilities {capabilities:#x} is supported")
+        return supported
+
+    def IsFormatSupported(self, time_format: object) -> bool:
+        """See `IMediaSeeking.IsFormatSupported`."""
+        return time_format == TIME_FORMAT_MEDIA_TIME
+
+    def QueryPreferredFormat(self) -> object:
+        """See `IMediaSeeking.QueryPreferredFormat`."""
+        return TIME_FORMAT_MEDIA_TIME
+
+    def GetTimeFormat(self) -> object:
+        """See `IMediaSeeking.GetTimeFormat`."""
+        return TIME_FORMAT_MEDIA_TIME
+
+    def IsUsingTimeFormat(self, time_format: object) -> bool:
+        """See `IMediaSeeking.IsUsingTimeFormat`."""
+        return time_format == TIME_FORMAT_MEDIA_TIME
+
+    def SetTimeFormat(self, time_format: object) -> None:
+        """See `IMediaSeeking.SetTimeFormat`."""
+        check_time_format(time_format)
+
+
 @implementer(IMediaSeeking)
-class SourceSeeking:  # type: ignore[misc]
+class SourceSeeking(MediaTimeSeeking):  # type: ignore[misc]
     """``IMediaSeeking`` for a source filter (see the module docstring). Put it before the
     source base class; implement ``seek_duration`` and ``seek_to``."""
 
@@ -282,35 +321,6 @@ class SourceSeeking:  # type: ignore[misc]
         if self.seek_duration() is None:
             capabilities &= ~AM_SEEKING_CanGetDuration
         return capabilities
-
-    def CheckCapabilities(self, capabilities: int) -> int:
-        """See `IMediaSeeking.CheckCapabilities`."""
-        if capabilities.__class__ is not int or capabilities < 0:
-            raise InvalidArgError(message=f"capabilities must be an int >= 0, not {capabilities!r}")
-        supported = capabilities & self.GetCapabilities()
-        if capabilities and not supported:
-            raise FailError(message=f"none of the capabilities {capabilities:#x} is supported")
-        return supported
-
-    def IsFormatSupported(self, time_format: object) -> bool:
-        """See `IMediaSeeking.IsFormatSupported`."""
-        return time_format == TIME_FORMAT_MEDIA_TIME
-
-    def QueryPreferredFormat(self) -> object:
-        """See `IMediaSeeking.QueryPreferredFormat`."""
-        return TIME_FORMAT_MEDIA_TIME
-
-    def GetTimeFormat(self) -> object:
-        """See `IMediaSeeking.GetTimeFormat`."""
-        return TIME_FORMAT_MEDIA_TIME
-
-    def IsUsingTimeFormat(self, time_format: object) -> bool:
-        """See `IMediaSeeking.IsUsingTimeFormat`."""
-        return time_format == TIME_FORMAT_MEDIA_TIME
-
-    def SetTimeFormat(self, time_format: object) -> None:
-        """See `IMediaSeeking.SetTimeFormat`."""
-        check_time_format(time_format)
 
     def GetDuration(self) -> int:
         """See `IMediaSeeking.GetDuration`."""
