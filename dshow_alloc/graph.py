@@ -297,15 +297,7 @@ class FilterGraph(MediaTimeSeeking, ComObject):
                     start = self._start + (now - self._paused_at)
                 else:
                     start = now + RUN_LATENCY
-            self._paused_at = None
-            self._start = start
-            try:
-                for filter in self._downstream_first():
-                    filter.Run(start)
-            except Exception:
-                self._stop_all()
-                raise
-            self._state = _RUNNING
+            self._run_filters(start)
 
     def Stop(self) -> None:
         """See `IMediaControl.Stop`."""
@@ -526,12 +518,11 @@ class FilterGraph(MediaTimeSeeking, ComObject):
         finally:
             self._paused_at = None  # the next Run restarts stream time at 0
             if state is _RUNNING:
-                self._run_filters()
+                self._run_filters(0 if self._clock is None else self._clock.GetTime() + RUN_LATENCY)
         return result
 
-    def _run_filters(self) -> None:
-        """Run every filter with stream time 0 a moment from now."""
-        start = 0 if self._clock is None else self._clock.GetTime() + RUN_LATENCY
+    def _run_filters(self, start: int) -> None:
+        """Run every filter with stream time 0 at clock time ``start``."""
         self._paused_at = None
         self._start = start
         try:
