@@ -19,10 +19,16 @@ the list empty and by the state changes (Commit, Decommit, SetFlushing). A ``Get
 grows the pool reserves its place under the lock and allocates outside it: the memory
 allocator may be user code, and it is never called with the pool lock held.
 
+A sample that comes home while threads wait in ``GetBuffer`` goes to one of them, never to a
+caller on the fast path: the releaser, seeing ``_waiters`` above the samples already handed
+over, puts it in ``_handoff`` under the lock and notifies, and a thread that has waited takes
+from ``_handoff`` before the free list (one just arriving, ``AM_GBF_NOWAIT`` or not, does not).
 A waiter counts itself in ``_waiters`` under the lock *before* it looks at the free list a last
-time; a releaser appends *before* it reads ``_waiters``. So either the waiter finds the sample,
-or the releaser sees the waiter and notifies it (taking the lock, which the waiter only gives up
-inside ``wait``): no wake-up is lost.
+time; a releaser that saw no waiter appends *before* it reads ``_waiters`` again, and then moves
+a free sample to ``_handoff`` if a waiter has come. So a thread already waiting when a release
+begins gets that sample; one that starts waiting during the release either finds it on the free
+list or is handed it: no wake-up is lost. Handed samples a waiter did not take (it was flushed
+or decommitted) go back to the free list as it leaves.
 
 Diagnostics
 -----------
@@ -125,6 +131,7 @@ class MemAllocator(ComObject):
         "_flushing",
         "_free",
         "_growing",
+        "_handoff",
         "_made",
         "_memory_allocator",
         "_next_index",
@@ -179,6 +186,7 @@ class MemAllocator(ComObject):
         # Every sample of the current commit, and the LIFO stack of those at home.
         self._samples: list[MediaSample] = []
         self._free: list[MediaSample] = []
+        self._handoff: list[MediaSample] = []  # home, promised to a waiter (under the lock)
         self._growing = 0  # samples being made by GetBuffer calls outside the lock
         self._waiters = 0
         # Count Decommit and SetFlushing(True) calls, so a waiter notices either even if
@@ -465,44 +473,62 @@ class MemAllocator(ComObject):
         warn_after = self.starvation_warning
         started = time.monotonic()
         warned = waited = False
-        with self._cond:
-            decommits, flushes = self._decommits, self._flushes
-            self._waiters += 1
-            try:
-                while True:
-                    if not self._committed or self._decommits != decommits:
-                        raise VfwNotCommittedError()
-                    if self._flushing or self._flushes != flushes:
-                        raise VfwWrongStateError(message="the pool is flushing")
-                    try:
-                        return self._free.pop()
-                    except IndexError:
-                        pass
-                    limit = self._config.max_buffers
-                    if not limit or len(self._samples) + self._growing < limit:
-                        self._growing += 1
-                        return None
-                    if flags & AM_GBF_NOWAIT:
-                        raise VfwTimeoutError(message="no free sample and AM_GBF_NOWAIT")
-                    now = time.monotonic()
-                    wait = None if deadline is None else deadline - now
-                    if wait is not None and wait <= 0:
-                        raise VfwTimeoutError(message=f"no free sample within {timeout} s")
-                    if not warned and warn_after is not None:
-                        until_warning = started + warn_after - now
-                        if until_warning <= 0:
-                            warned = True
-                            self._warn_starved(now - started)
-                        elif wait is None or until_warning < wait:
-                            wait = until_warning
-                    if not waited:
-                        waited = True
-                        self._waits += 1
-                    began = time.monotonic()
-                    self._cond.wait(wait)
-                    self._blocked += time.monotonic() - began
-            finally:
-                self._waiters -= 1
+        retired: list[MediaSample] = []
+        try:
+            with self._cond:
+                decommits, flushes = self._decommits, self._flushes
+                self._waiters += 1
+                try:
+                    while True:
+                        if not self._committed or self._decommits != decommits:
+                            raise VfwNotCommittedError()
+                        if self._flushing or self._flushes != flushes:
+                            raise VfwWrongStateError(message="the pool is flushing")
+                        if waited and self._handoff:  # kept for threads that waited
+                            return self._handoff.pop()
+                        try:
+                            return self._free.pop()
+                        except IndexError:
+                            pass
+                        limit = self._config.max_buffers
+                        if not limit or len(self._samples) + self._growing < limit:
+                            self._growing += 1
+                            return None
+                        if flags & AM_GBF_NOWAIT:
+                            raise VfwTimeoutError(message="no free sample and AM_GBF_NOWAIT")
+                        now = time.monotonic()
+                        wait = None if deadline is None else deadline - now
+                        if wait is not None and wait <= 0:
+                            raise VfwTimeoutError(message=f"no free sample within {timeout} s")
+                        if not warned and warn_after is not None:
+                            until_warning = started + warn_after - now
+                            if until_warning <= 0:
+                                warned = True
+                                self._warn_starved(now - started)
+                            elif wait is None or until_warning < wait:
+                                wait = until_warning
+                        if not waited:
+                            waited = True
+                            self._waits += 1
+                        began = time.monotonic()
+                        self._cond.wait(wait)
+                        self._blocked += time.monotonic() - began
+                finally:
+                    self._waiters -= 1
+                    retired = self._return_unclaimed_locked()
+        finally:
+            _free_samples(retired)
+
+    def _return_unclaimed_locked(self) -> list[MediaSample]:
+        """Put back on the free list the handed-over samples no waiter is left to take (a
+        waiter timed out, was flushed or decommitted); retire all if a Decommit is pending."""
+        surplus = len(self._handoff) - self._waiters
+        if surplus <= 0:
+            return []
+        for _ in range(surplus):
+            self._free.append(self._handoff.pop())
+        self._cond.notify_all()  # a waiter that came after the flush or decommit may take them
+        return [] if self._committed else self._retire_if_all_home_locked()
 
     def _warn_starved(self, waited: float) -> None:
         holders = self.outstanding()
@@ -529,16 +555,35 @@ class MemAllocator(ComObject):
         ) and not self._restore(sample):
             self._discard(sample)
             return
-        self._free.append(sample)
+        # Hot path: with nobody waiting, an append and no lock (module docstring).
         if self._waiters:
-            with self._cond:
-                self._cond.notify()
+            self._hand_over(sample)
+        else:
+            self._free.append(sample)
+            if self._waiters:  # a waiter came between the read and the append
+                self._hand_over(None)
         if not self._committed:
             with self._cond:
                 retired = self._retire_if_all_home_locked()
             _free_samples(retired)
         if self._notify is not None:
             self._notify_release()
+
+    def _hand_over(self, sample: MediaSample | None) -> None:
+        """Give ``sample`` (or, for None, one from the free list) to a waiter not yet served,
+        or put it on the free list when every waiter already has one."""
+        with self._cond:
+            if self._waiters <= len(self._handoff):
+                if sample is not None:
+                    self._free.append(sample)
+                return
+            if sample is None:
+                try:
+                    sample = self._free.pop()
+                except IndexError:
+                    return  # the waiter (or a fast GetBuffer) took it already
+            self._handoff.append(sample)
+            self._cond.notify()
 
     def _notify_release(self) -> None:
         """Tell the SetNotify callback that a sample came home (outside every lock)."""
@@ -633,6 +678,12 @@ class MemAllocator(ComObject):
         """How many samples ``GetBuffer`` handed out since the allocator was created (a
         statistic: under heavy contention from several threads a count may be missed)."""
         return self._served
+
+    @property
+    def waiting(self) -> int:
+        """How many threads are in ``GetBuffer`` waiting for a sample now (a snapshot; tests
+        use it to know a thread is blocked without sleeping)."""
+        return self._waiters
 
     @property
     def waits(self) -> int:

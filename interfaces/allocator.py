@@ -113,9 +113,11 @@ class IMemAllocator(IUnknown):
         When no sample is free: with ``AM_GBF_NOWAIT`` in ``flags`` the call raises
         VFW_E_TIMEOUT at once; otherwise it blocks until a sample is released, the allocator
         is decommitted, or ``timeout`` seconds pass (None: no limit; 0: do not wait, like
-        AM_GBF_NOWAIT). When one sample comes home while several threads wait, exactly one of
-        them gets it and the others keep waiting, their timeouts still counting from the start
-        of their call.
+        AM_GBF_NOWAIT). A sample that comes home while threads wait goes to one of them: a
+        thread that was not waiting (the releaser calling ``GetBuffer`` again, an
+        ``AM_GBF_NOWAIT`` call) cannot take it first. When one sample comes home while several
+        threads wait, exactly one of them gets it and the others keep waiting, their timeouts
+        still counting from the start of their call.
 
         The sample is the most recently released free one (LIFO). Its properties are what its
         final ``Release`` left (see `IMediaSample`): flags, times, media type, type-specific
