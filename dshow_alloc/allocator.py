@@ -2,7 +2,8 @@
 
 Life cycle: ``SetProperties`` (how many samples, how big) → ``Commit`` (allocate them) →
 ``GetBuffer``/``Release`` many times → ``Decommit`` (no more GetBuffer; memory goes when the last
-sample comes home). API.md §3 has the rules; reference/directshow.md §2 has their sources.
+sample comes home): a sample still out when ``Decommit`` is called keeps its memory until its
+last ``Release``, and ``Commit`` while that is pending cancels it.
 
 ``SetConfig`` (`IBufferPool`) configures the same pool the GStreamer way: it holds between
 ``min_buffers`` and ``max_buffers`` samples (0: no limit), preallocates ``min_buffers`` at
@@ -11,24 +12,44 @@ sample comes home). API.md §3 has the rules; reference/directshow.md §2 has th
 
 Concurrency
 -----------
-The free list is a Python list used as a LIFO stack. ``list.pop()`` and ``list.append()`` are
-atomic, so the uncontended ``GetBuffer`` and ``ReleaseBuffer`` take no lock: ``pop`` hands the
-calling thread sole ownership of a sample. ``_ready`` (committed and not flushing) is the one
-flag the fast path reads. The condition variable is used only by a ``GetBuffer`` that finds
-the list empty and by the state changes (Commit, Decommit, SetFlushing). A ``GetBuffer`` that
-grows the pool reserves its place under the lock and allocates outside it: the memory
-allocator may be user code, and it is never called with the pool lock held.
+The free list is a Python list used as a LIFO stack; the uncontended ``GetBuffer`` and
+``ReleaseBuffer`` take no lock of the allocator's. The condition variable is used by a
+``GetBuffer`` that finds the list empty, by the state changes (Commit, Decommit,
+SetFlushing), by a release that has a waiter to serve, and around the notify callback. A
+``GetBuffer`` that grows the pool reserves its place under the lock and allocates outside it:
+the memory allocator may be user code, and it is never called with the pool lock held.
+
+What each lock-free path relies on, with the GIL and on free-threaded CPython alike:
+
+- ``list.pop()`` and ``list.append()`` are atomic (one bytecode with the GIL; the list's own
+  lock without it), and a ``pop`` that returns what an ``append`` pushed sees everything the
+  appending thread wrote before (the sample's reset state): the pop gives the calling thread
+  sole ownership of a sample, which then writes its count and flags with plain stores.
+- ``_ready`` (committed and not flushing) is the one flag the fast ``GetBuffer`` reads. A
+  stale True lets a ``GetBuffer`` racing ``Decommit`` or ``SetFlushing`` take a sample, as if
+  it had run just before; nothing is lost, because the sample's release brings it home.
+- ``ReleaseBuffer`` reads ``_waiters`` and ``_committed`` *after* its ``append`` (a read of
+  ``_waiters`` before it only sends the sample to a waiter at once, under the lock); a
+  waiter stores its count, and ``Decommit`` its ``_committed = False``, *before* it pops the
+  list (``Decommit`` pops every sample to see if all are home, never trusting ``len``). The
+  list's lock orders the two: whichever comes second sees what the other stored first, so
+  either the waiter (or Decommit) finds the sample, or the releaser sees the waiter (and hands
+  the sample over) or the decommit (and retires the samples). No wake-up and no retirement
+  is lost.
+- ``_served`` and the other statistics are plain increments; two racing may count once.
 
 A sample that comes home while threads wait in ``GetBuffer`` goes to one of them, never to a
 caller on the fast path: the releaser, seeing ``_waiters`` above the samples already handed
 over, puts it in ``_handoff`` under the lock and notifies, and a thread that has waited takes
 from ``_handoff`` before the free list (one just arriving, ``AM_GBF_NOWAIT`` or not, does not).
-A waiter counts itself in ``_waiters`` under the lock *before* it looks at the free list a last
-time; a releaser that saw no waiter appends *before* it reads ``_waiters`` again, and then moves
-a free sample to ``_handoff`` if a waiter has come. So a thread already waiting when a release
-begins gets that sample; one that starts waiting during the release either finds it on the free
-list or is handed it: no wake-up is lost. Handed samples a waiter did not take (it was flushed
-or decommitted) go back to the free list as it leaves.
+A thread already waiting when a release begins therefore gets that sample; one that starts
+waiting during the release either finds it on the free list or is handed it. Handed samples a
+waiter did not take (it was flushed or decommitted) go back to the free list as it leaves.
+
+The notify callback is read, and the calling thread counted, under the lock; ``SetNotify``
+swaps the callback under the lock and waits for the calls of the old one already under way,
+so once it returns the old callback is never called again (unless it is called from inside a
+callback, where waiting could deadlock).
 
 Diagnostics
 -----------
@@ -135,7 +156,9 @@ class MemAllocator(ComObject):
         "_made",
         "_memory_allocator",
         "_next_index",
+        "_notified",
         "_notify",
+        "_notifying",
         "_props",
         "_ready",
         "_samples",
@@ -194,6 +217,8 @@ class MemAllocator(ComObject):
         self._decommits = 0
         self._flushes = 0
         self._notify: Any = None
+        self._notifying: list[int] = []  # threads inside NotifyRelease (under the lock)
+        self._notified = threading.Condition(self._mutex)  # one of them has returned
         self._next_index = 0  # numbers new samples; discarded samples' numbers are not reused
         self._discarded = 0
         # Statistics for reports: never reset, read without a lock.
@@ -387,15 +412,11 @@ class MemAllocator(ComObject):
         Returns the detached samples; the caller releases their memory after dropping the
         lock (the memory allocator may be user code).
         """
-        if (
-            self._committed
-            or self._growing
-            or not self._samples
-            or len(self._free) != len(self._samples)
-        ):
+        if self._committed or self._growing or not self._samples or self._handoff:
             return []
         # Take the samples off the stack one atomic pop at a time: a GetBuffer that read
-        # `_committed` just before Decommit may still pop one, and then it is not home.
+        # `_committed` just before Decommit may still pop one, and then it is not home. The
+        # pops, not len(), also order this against a ReleaseBuffer's append (module docstring).
         free = self._free
         drained: list[MediaSample] = []
         while True:
@@ -586,13 +607,24 @@ class MemAllocator(ComObject):
             self._cond.notify()
 
     def _notify_release(self) -> None:
-        """Tell the SetNotify callback that a sample came home (outside every lock)."""
-        notify = self._notify
-        if notify is not None:
-            try:
-                notify.NotifyRelease()
-            except Exception:
-                log.exception("NotifyRelease of %r raised; the sample is home regardless", notify)
+        """Tell the SetNotify callback that a sample came home (outside every lock).
+
+        The callback is read and this thread counted in ``_notifying`` under the lock, so a
+        ``SetNotify`` that replaces it can wait for the call to finish."""
+        me = threading.get_ident()
+        with self._cond:
+            notify = self._notify
+            if notify is None:
+                return
+            self._notifying.append(me)
+        try:
+            notify.NotifyRelease()
+        except Exception:
+            log.exception("NotifyRelease of %r raised; the sample is home regardless", notify)
+        finally:
+            with self._cond:
+                self._notifying.remove(me)
+                self._notified.notify_all()
 
     def _restore(self, sample: MediaSample) -> bool:
         """Make a changed sample fit for reuse; False when it must be discarded instead.
@@ -633,10 +665,15 @@ class MemAllocator(ComObject):
         """See `IMemAllocatorCallbackTemp.SetNotify`."""
         if notify is not None and not callable(getattr(notify, "NotifyRelease", None)):
             raise TypeError(f"{type(notify).__name__} has no NotifyRelease method")
-        with self._cond:
-            old, self._notify = self._notify, notify
         if notify is not None and hasattr(notify, "AddRef"):
             notify.AddRef()
+        me = threading.get_ident()
+        with self._cond:
+            old, self._notify = self._notify, notify
+            # Calls of the old callback already under way finish before this returns, so it
+            # is never called after; from inside a callback, waiting could deadlock: skip it.
+            while self._notifying and me not in self._notifying:
+                self._notified.wait()
         if old is not None and hasattr(old, "Release"):
             old.Release()
 

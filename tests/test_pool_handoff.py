@@ -1,5 +1,6 @@
 """A sample that comes home while a thread waits in GetBuffer goes to that thread, never to
-a caller on the fast path; handed samples nobody takes go back to the free list."""
+a caller on the fast path; handed samples nobody takes go back to the free list; SetNotify
+waits for calls of the callback it replaces."""
 
 from __future__ import annotations
 
@@ -143,3 +144,63 @@ def test_many_releases_and_waiters_lose_no_sample(pool: MemAllocator) -> None:
     assert errors == []
     assert pool.waiting == 0
     assert pool.GetFreeCount() == 2
+
+
+class _Callback:
+    """A NotifyRelease that records its calls and can be held inside the call."""
+
+    def __init__(self, hold: bool = False) -> None:
+        self.calls = 0
+        self.entered = threading.Event()
+        self.go = threading.Event()
+        self.hold = hold
+        self.log: list[str] = []
+        self.on_call: Any = None
+
+    def NotifyRelease(self) -> None:
+        self.calls += 1
+        self.entered.set()
+        if self.on_call is not None:
+            self.on_call()
+        if self.hold:
+            self.go.wait(10)
+        self.log.append("callback returned")
+
+
+def test_set_notify_waits_for_a_call_of_the_old_callback(pool: MemAllocator) -> None:
+    """SetNotify(None) returns only after a NotifyRelease already under way has returned, and
+    the old callback is not called again."""
+    callback = _Callback(hold=True)
+    pool.SetNotify(callback)
+    sample = pool.GetBuffer()
+    releaser = threading.Thread(target=sample.Release, name="releaser")
+    releaser.start()
+    assert callback.entered.wait(10)
+
+    def clear() -> None:
+        pool.SetNotify(None)
+        callback.log.append("SetNotify returned")
+
+    setter = threading.Thread(target=clear, name="setter")
+    setter.start()
+    setter.join(0.2)  # a grace period for a wrong early return, not a timing assertion
+    assert setter.is_alive()
+    callback.go.set()
+    setter.join(10)
+    releaser.join(10)
+    assert callback.log == ["callback returned", "SetNotify returned"]
+    pool.GetBuffer().Release()
+    assert callback.calls == 1
+
+
+def test_set_notify_from_inside_the_callback_does_not_wait_for_itself(
+    pool: MemAllocator,
+) -> None:
+    """A callback that removes itself returns: SetNotify does not wait for its own caller."""
+    callback = _Callback()
+    callback.on_call = lambda: pool.SetNotify(None)
+    pool.SetNotify(callback)
+    pool.GetBuffer().Release()
+    pool.GetBuffer().Release()
+    assert callback.calls == 1
+    assert callback.log == ["callback returned"]
