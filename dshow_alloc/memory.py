@@ -2,7 +2,7 @@
 
 A `Memory` is a region of ``maxsize`` bytes in a backing buffer (a ``bytearray``, an ``mmap``,
 or read-only ``bytes``); ``offset`` and ``size`` select the valid data inside it. Access goes
-through `Memory.Map`, which follows GStreamer's lock rules (reference/gstreamer.md §1.3-1.4):
+through `Memory.Map`, which follows GStreamer's lock and map rules:
 
 * a WRITE mapping of READONLY memory is refused;
 * nested mappings must ask for the same mode or a narrower one (READ then WRITE is refused,

@@ -5,7 +5,7 @@ any number of `Meta` values of registered APIs, in insertion order (``AddMeta``,
 ``IterMeta``, ``RemoveMeta`` on `dshow_alloc.MediaSample`). A meta's fields are its keyword
 arguments at ``AddMeta`` and read as attributes: ``sample.GetMeta("video-meta").width``.
 
-The hooks an API may give (reference/gstreamer.md §4):
+The hooks an API may give (GStreamer's ``GstMetaInfo`` init, free and transform functions):
 
 * ``init(meta, sample) -> bool | None``: runs when the meta is added, after its fields are set;
   ``False`` refuses it (``AddMeta`` returns ``None``), an exception propagates.

@@ -1,7 +1,7 @@
 """IMemory and IMemoryAllocator: GStreamer's GstMemory and GstAllocator in COM dress.
 
 Neither interface exists in DirectShow; their IIDs are project-defined. The lock and map rules
-are GStreamer's (reference/gstreamer.md sections 1-2), with alignment given in bytes.
+are GStreamer's ``GstMemory`` ones, with alignment given in bytes.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ class IMemory(IUnknown):
     Every method called on a memory after its final ``Release`` raises ``COMError``
     E_UNEXPECTED.
 
-    Locks (GStreamer's ``GstMiniObject`` lock, reference/gstreamer.md section 1.3). Two kinds
+    Locks (GStreamer's ``GstMiniObject`` lock). Two kinds
     of lock guard a memory:
 
     - Access locks are taken by ``Map`` and dropped by ``Unmap``. While any mapping is open the
@@ -100,7 +100,7 @@ class IMemory(IUnknown):
         ``Unmap``. Mapping does not change the reference count: the caller keeps its own
         reference until the mapping is closed.
 
-        Rules (GStreamer's, reference/gstreamer.md section 1.4):
+        Rules (GStreamer's):
 
         - WRITE (or READWRITE) on a READONLY memory is refused; a READ mapping of it is fine.
         - Nested mappings must ask for the same mode as the open ones or a narrower one: after

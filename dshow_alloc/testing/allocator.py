@@ -7,12 +7,12 @@ runs against your allocator::
         def make_allocator(self):
             return MyAllocator()
 
-The rules are API.md §3 and the `IMemAllocator` docstrings; the values are the ones native
-Windows gives in Wine's conformance tests (``dlls/quartz/tests/memallocator.c``:
-``test_properties``, ``test_commit``) and the DirectShow base classes' ``CMemAllocator``,
-collected in reference/directshow.md §2. Tests of ``GetFreeCount`` and ``SetNotify`` are
-skipped for an allocator that does not provide `IMemAllocatorCallbackTemp`. Each test releases
-every sample it takes, and every allocator it configured is decommitted at teardown.
+The rules are the `IMemAllocator` docstrings; the values are the ones native Windows gives in
+Wine's conformance tests (``dlls/quartz/tests/memallocator.c``: ``test_properties``,
+``test_commit``) and the DirectShow base classes' ``CMemAllocator``. Tests of ``GetFreeCount``
+and ``SetNotify`` are skipped for an allocator that does not provide
+`IMemAllocatorCallbackTemp`. Each test releases every sample it takes, and every allocator it
+configured is decommitted at teardown.
 """
 
 from __future__ import annotations
@@ -129,7 +129,7 @@ class NotifyRecorder(ComObject):
 
 
 class MemAllocatorContract:
-    """Tests every `IMemAllocator` implementation must pass (API.md §3).
+    """Tests every `IMemAllocator` implementation must pass.
 
     Define `make_allocator`. The helpers (`fresh`, `configured`, `committed`, `take`) keep the
     tests short and decommit every allocator they made when the test ends.

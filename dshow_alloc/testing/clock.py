@@ -18,8 +18,8 @@ reaches the target (for a clock that runs by itself); a clock moved by hand over
         def advance_to(self, clock, target):
             clock.set_time(max(target, clock.GetTime()))
 
-The rules are the `IReferenceClock` docstrings and API.md §1 (REFERENCE_TIME is an int in
-100 ns units, never a float); the argument checks are the ones Windows' system clock makes in
+The rules are the `IReferenceClock` docstrings (REFERENCE_TIME is an int in 100 ns units,
+never a float); the argument checks are the ones Windows' system clock makes in
 Wine's ``dlls/quartz/tests/systemclock.c`` (``test_advise``). No test asserts how *soon* a
 real-time clock signals, only that it does within `SIGNAL_TIMEOUT` seconds and never before
 its time. Each test removes the advises it left pending (``Unadvise``), so a clock whose

@@ -8,11 +8,11 @@ Subclass it and define ``make_allocator()``; every test allocates through that a
         def make_allocator(self):
             return MyAllocator()
 
-The rules are API.md §5 and the `IMemory`/`IMemoryAllocator` docstrings; the behaviour is
+The rules are the `IMemory`/`IMemoryAllocator` docstrings; the behaviour is
 GStreamer's ``GstMemory`` as its own check tests pin it (``tests/check/gst/gstmemory.c``:
 ``test_alloc_params``, ``test_map_nested``, ``test_submemory``, ``test_submemory_writable``,
-``test_writable``, ``test_copy``, ``test_is_span``, ``test_resize``, ``test_map_resize``),
-collected in reference/gstreamer.md §1-2. Alignment is given in bytes, as DirectShow's
+``test_writable``, ``test_copy``, ``test_is_span``, ``test_resize``, ``test_map_resize``).
+Alignment is given in bytes, as DirectShow's
 ``cbAlign``. Each test releases every memory it allocates.
 
 Addresses: a memory that has an ``address`` attribute (the address of its first data byte, as

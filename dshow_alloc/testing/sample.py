@@ -9,10 +9,10 @@ Subclass it and define ``make_sample(size)``; every test then runs against your 
         def reacquire(self, sample):  # optional: only for samples that live in a pool
             return my_pool_of(sample).GetBuffer()
 
-The rules are API.md §4 and the `IMediaSample`/`IMediaSample2` docstrings; the values are the
-ones native Windows gives in Wine's conformance tests (``dlls/quartz/tests/memallocator.c``:
-``test_sample_properties``, ``test_sample_time``, ``test_media_time``), collected in
-reference/directshow.md §3. Each test releases every sample it takes.
+The rules are the `IMediaSample`/`IMediaSample2` docstrings; the values are the ones native
+Windows gives in Wine's conformance tests (``dlls/quartz/tests/memallocator.c``:
+``test_sample_properties``, ``test_sample_time``, ``test_media_time``). Each test releases every
+sample it takes.
 """
 
 from __future__ import annotations
@@ -77,7 +77,7 @@ SIZE = 256
 
 
 class MediaSampleContract:
-    """Tests every `IMediaSample2` implementation must pass (API.md §4).
+    """Tests every `IMediaSample2` implementation must pass.
 
     Define `make_sample`; define `reacquire` too when the samples live in a pool, so the
     tests of what a final ``Release`` resets can get the same sample back.
