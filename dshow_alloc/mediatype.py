@@ -12,6 +12,8 @@ from uuid import UUID
 
 import attrs
 
+from dshow_alloc.validators import INT32, UINT16, UINT32, int_in
+
 __all__ = [
     "FORMAT_None",
     "FORMAT_VideoInfo",
@@ -71,20 +73,8 @@ def fourcc_subtype(fourcc: str) -> UUID:
     return UUID(fields=(int.from_bytes(raw, "little"), 0x0000, 0x0010, 0x80, 0x00, 0x00AA00389B71))
 
 
-def _int_in(low: int, high: int) -> Any:
-    def check(_inst: Any, attribute: attrs.Attribute[int], value: object) -> None:
-        if type(value) is not int:
-            raise TypeError(f"{attribute.name} must be an int, not {type(value).__name__}")
-        if not low <= value <= high:
-            raise ValueError(f"{attribute.name} must be in [{low}, {high}], got {value}")
-
-    return check
-
-
-_U16 = _int_in(0, 0xFFFF)
-_U32 = _int_in(0, 0xFFFFFFFF)
-_I32 = _int_in(-(2**31), 2**31 - 1)
-_TIME = _int_in(0, 2**63 - 1)
+_U16, _U32, _I32 = UINT16, UINT32, INT32
+_TIME = int_in(0, 2**63 - 1)
 
 
 @attrs.frozen
@@ -148,11 +138,7 @@ def _guid(_inst: Any, attribute: attrs.Attribute[UUID], value: object) -> None:
         raise TypeError(f"{attribute.name} must be a uuid.UUID, not {type(value).__name__}")
 
 
-def _sample_size(_inst: Any, attribute: attrs.Attribute[int], value: object) -> None:
-    if type(value) is not int:
-        raise TypeError(f"{attribute.name} must be an int, not {type(value).__name__}")
-    if not 0 <= value <= 0xFFFFFFFF:
-        raise ValueError(f"{attribute.name} must fit a ULONG, got {value}")
+_sample_size = int_in(0, 0xFFFFFFFF, fits="a ULONG")
 
 
 @attrs.frozen

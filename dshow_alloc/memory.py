@@ -36,6 +36,7 @@ from zope.interface.interface import InterfaceClass
 
 from dshow_alloc.com import ComObject, query_interface
 from dshow_alloc.hresult import AccessDeniedError, OutOfMemoryError, UnexpectedError
+from dshow_alloc.validators import NON_NEGATIVE, power_of_two
 from interfaces import IMemory, IMemoryAllocator
 
 __all__ = [
@@ -116,18 +117,7 @@ def _memory_flags(value: object) -> MemoryFlags:
     return MemoryFlags(value)
 
 
-def _power_of_two(_inst: Any, attribute: attrs.Attribute[int], value: object) -> None:
-    if type(value) is not int:
-        raise TypeError(f"{attribute.name} must be an int, not {type(value).__name__}")
-    if value < 1 or value & (value - 1):
-        raise ValueError(f"{attribute.name} must be a power of two >= 1, got {value}")
-
-
-def _non_negative(_inst: Any, attribute: attrs.Attribute[int], value: object) -> None:
-    if type(value) is not int:
-        raise TypeError(f"{attribute.name} must be an int, not {type(value).__name__}")
-    if value < 0:
-        raise ValueError(f"{attribute.name} must be >= 0, got {value}")
+_power_of_two, _non_negative = power_of_two, NON_NEGATIVE
 
 
 @attrs.frozen

@@ -17,6 +17,7 @@ from dshow_alloc.mediatype import MediaType
 from dshow_alloc.memory import AllocationParams
 from dshow_alloc.pool import PoolConfig
 from dshow_alloc.structs import AllocatorProperties
+from dshow_alloc.validators import NON_NEGATIVE, optional_provider_of
 from interfaces import IMemAllocator, IMemoryAllocator
 
 __all__ = [
@@ -30,16 +31,8 @@ __all__ = [
 ]
 
 
-def _count(_inst: Any, attribute: attrs.Attribute[int], value: object) -> None:
-    if value.__class__ is not int:
-        raise TypeError(f"{attribute.name} must be an int, not {type(value).__name__}")
-    if value < 0:
-        raise ValueError(f"{attribute.name} must be >= 0, got {value}")
-
-
-def _optional_pool(_inst: Any, _attribute: Any, value: object) -> None:
-    if value is not None and not IMemAllocator.providedBy(value):
-        raise TypeError(f"pool must provide IMemAllocator or be None, not {type(value).__name__}")
+_count = NON_NEGATIVE
+_optional_pool = optional_provider_of(IMemAllocator, "IMemAllocator")
 
 
 @attrs.frozen
@@ -60,11 +53,7 @@ class PoolProposal:
             raise ValueError(f"min_buffers {self.min_buffers} > max_buffers {self.max_buffers}")
 
 
-def _optional_memory_allocator(_inst: Any, _attribute: Any, value: object) -> None:
-    if value is not None and not IMemoryAllocator.providedBy(value):
-        raise TypeError(
-            f"allocator must provide IMemoryAllocator or be None, not {type(value).__name__}"
-        )
+_optional_memory_allocator = optional_provider_of(IMemoryAllocator, "IMemoryAllocator")
 
 
 @attrs.frozen

@@ -13,15 +13,12 @@ from typing import Any
 import attrs
 
 from dshow_alloc.mediatype import MediaType
+from dshow_alloc.validators import NON_NEGATIVE, optional_instance_of
 
 __all__ = ["PoolConfig"]
 
 
-def _count(_inst: Any, attribute: attrs.Attribute[int], value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{attribute.name} must be an int, not {type(value).__name__}")
-    if value < 0:
-        raise ValueError(f"{attribute.name} must be >= 0, got {value}")
+_count = NON_NEGATIVE
 
 
 def _memory_allocator(_inst: Any, attribute: attrs.Attribute[Any], value: object) -> None:
@@ -44,9 +41,7 @@ def _options(value: object) -> frozenset[str]:
     return options
 
 
-def _media_type(_inst: Any, attribute: attrs.Attribute[Any], value: object) -> None:
-    if value is not None and not isinstance(value, MediaType):
-        raise TypeError(f"{attribute.name} must be a MediaType or None, not {type(value).__name__}")
+_media_type = optional_instance_of(MediaType, "a MediaType")
 
 
 @attrs.frozen

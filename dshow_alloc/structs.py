@@ -13,6 +13,14 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from dshow_alloc.validators import (
+    INT32,
+    NON_NEGATIVE,
+    REFERENCE_TIME,
+    UINT32,
+    optional_instance_of,
+)
+
 if TYPE_CHECKING:
     from dshow_alloc.mediatype import MediaType
 
@@ -143,39 +151,8 @@ EC_ERRORABORT = EventCode.EC_ERRORABORT
 EC_CLOCK_CHANGED = EventCode.EC_CLOCK_CHANGED
 EC_PAUSED = EventCode.EC_PAUSED
 
-_REFERENCE_TIME_MIN = -(2**63)
-_REFERENCE_TIME_MAX = 2**63 - 1
-
-
-def _non_negative_int(_inst: Any, attribute: attrs.Attribute[int], value: object) -> None:
-    if type(value) is not int:
-        raise TypeError(f"{attribute.name} must be an int, not {type(value).__name__}")
-    if value < 0:
-        raise ValueError(f"{attribute.name} must be >= 0, got {value}")
-
-
-def _reference_time(_inst: Any, attribute: attrs.Attribute[int], value: object) -> None:
-    if type(value) is not int:
-        raise TypeError(
-            f"{attribute.name} is a REFERENCE_TIME: an int in 100 ns units, "
-            f"not {type(value).__name__}"
-        )
-    if not _REFERENCE_TIME_MIN <= value <= _REFERENCE_TIME_MAX:
-        raise ValueError(f"{attribute.name} {value} does not fit a 64-bit REFERENCE_TIME")
-
-
-def _uint32(_inst: Any, attribute: attrs.Attribute[int], value: object) -> None:
-    if type(value) is not int:
-        raise TypeError(f"{attribute.name} must be an int, not {type(value).__name__}")
-    if not 0 <= value <= 0xFFFFFFFF:
-        raise ValueError(f"{attribute.name} must fit a DWORD, got {value}")
-
-
-def _int32(_inst: Any, attribute: attrs.Attribute[int], value: object) -> None:
-    if type(value) is not int:
-        raise TypeError(f"{attribute.name} must be an int, not {type(value).__name__}")
-    if not -(2**31) <= value < 2**31:
-        raise ValueError(f"{attribute.name} must fit a LONG, got {value}")
+_non_negative_int, _reference_time = NON_NEGATIVE, REFERENCE_TIME
+_uint32, _int32 = UINT32, INT32
 
 
 @attrs.frozen
@@ -212,11 +189,13 @@ class AllocatorProperties:
         return self.prefix
 
 
-def _optional_media_type(_inst: Any, attribute: attrs.Attribute[Any], value: object) -> None:
-    from dshow_alloc.mediatype import MediaType
+def _media_type_class() -> type:
+    from dshow_alloc.mediatype import MediaType  # mediatype imports this module
 
-    if value is not None and not isinstance(value, MediaType):
-        raise TypeError(f"{attribute.name} must be a MediaType or None, not {type(value).__name__}")
+    return MediaType
+
+
+_optional_media_type = optional_instance_of(_media_type_class, "a MediaType")
 
 
 @attrs.frozen
