@@ -35,16 +35,37 @@ Either side may listen. `Listener.accept` and `connect` refuse a peer running un
 user id (abstract addresses have no file permissions to do that; for socket files it keeps
 the two kinds of address alike).
 
+Handshake
+---------
+Each end greets the other with a HELLO. The sender's carries the media type of the stream
+(`SampleSender` ``media_type``; none is allowed), so a receiver knows what it will get before
+any sample is sent: `SampleReceiver.handshake` reads it. The sender sends no sample until the
+receiver has asked for them with a READY message (`SampleReceiver.start`; ``receive`` sends it
+if nobody did, and by default the constructor does). So a receiver that refuses the type, or
+one that only wanted to know it (``start=False``, `handshake`, `close`), leaves before it was
+sent anything: the sender's samples never left home, and the next receiver gets the stream
+from its first sample. Until READY arrives, `SampleSender.send` waits (within its
+``timeout``).
+
 What the receiver gets
 ----------------------
 `SampleReceiver.receive` returns a standalone `MediaSample` (count 1, owned by the caller)
 whose memory blocks are read-only mappings of the sender's blocks (``PROT_READ``: the receiver
 cannot scribble on the producer's pool). It carries the sender's times, media times, flags
-(sync point, discontinuity, preroll, ...), actual data length, stream id and media type. The
-final ``Release`` of that sample (more exactly: of the last of its memory blocks, which a
+(sync point, discontinuity, preroll, ...), actual data length, stream id, media type (when
+the sample carries one: a type change) and metas (``VIDEO_META`` and any other: see below).
+The final ``Release`` of that sample (more exactly: of the last of its memory blocks, which a
 user may ``AddRef`` or ``Share`` beyond the sample's life) sends the release message. A
 receiver cannot forward a received sample to a third process (its blocks are not
 `SharedMemoryBlock`\\ s); copy it into a shared pool's sample first.
+
+Metas cross by API name and fields: each meta whose fields are plain data (None, bool, int,
+float, str, bytes, and tuples, lists and dicts of them) is added again on the received sample
+with ``AddMeta``, so its API's ``init`` checks it there, provided the receiving process has an
+API of that name registered (``VIDEO_META`` always is). A meta tagged ``"memory-reference"``
+(it refers to the sender's memory itself), one whose fields are not plain data, and one the
+receiver does not know or whose ``init`` refuses it are left off, as a copy leaves off a meta
+without a transform.
 
 Samples that are not shared memory
 ----------------------------------
@@ -72,28 +93,33 @@ Lifetime and failures
 
 Message protocol
 ----------------
-One ``SOCK_SEQPACKET`` message per record, little-endian, the first byte its kind:
+Version 2. One ``SOCK_SEQPACKET`` message per record, little-endian, the first byte its kind.
+Each end sends its HELLO first; the sender sends nothing else before the receiver's READY:
 
 ======= ============ ==============================================================
 kind    direction    body
 ======= ============ ==============================================================
-HELLO   both ways    magic ``b"DSAI"``, protocol version (u16), role (u8): the first
-                     message each side sends
+HELLO   both ways    magic ``b"DSAI"``, protocol version (u16), role (u8); from the
+                     sender, then the pickled media type of the stream (nothing: no
+                     type). A version or role that does not fit ends the connection
+READY   ← receiver   nothing: send samples (once, after the receiver's HELLO)
 SAMPLE  sender →     token (u64; 0 for a sample without blocks, which needs no
                      release), sample flags (the AM_SAMPLE_* bits, plus 0x20 when the
                      media time is set), type-specific flags, stream id (u32 each),
                      actual length, start, stop, media start, media stop (i64 each),
-                     media-type length (u32), block count (u8); then per block: memfd
-                     id, map size, region start, maxsize, offset, size, align (u64 each),
-                     memory flags (u32), new (u8); then the pickled media type (only
-                     dshow_alloc.mediatype classes and uuid.UUID are accepted). The fds
-                     of the blocks marked new ride along (SCM_RIGHTS), in block order.
+                     media-type length, metas length (u32 each), block count (u8);
+                     then per block: memfd id, map size, region start, maxsize,
+                     offset, size, align (u64 each), memory flags (u32), new (u8);
+                     then the pickled media type, then the pickled metas (a list of
+                     (API name, fields dict) pairs of plain data). The fds of the
+                     blocks marked new ride along (SCM_RIGHTS), in block order.
 FORGET  sender →     memfd ids (u64 each) whose mappings the receiver may drop
 RELEASE ← receiver   tokens (u64 each) of samples the receiver has finished with
 ======= ============ ==============================================================
 
-The end of the stream is the end of the connection (``shutdown`` or process exit); no message
-says it.
+Pickles are read by unpicklers that accept only what the field holds: for media types the
+``dshow_alloc.mediatype`` classes and ``uuid.UUID``, for metas no class at all. The end of the
+stream is the end of the connection (``shutdown`` or process exit); no message says it.
 """
 
 from __future__ import annotations
@@ -140,6 +166,7 @@ from dshow_alloc.memory import (
     MemoryFlags,
     SharedMemoryBlock,
 )
+from dshow_alloc.meta import TAG_MEMORY_REFERENCE, Meta, get_meta_info
 from dshow_alloc.sample import MediaSample
 from dshow_alloc.structs import AM_SAMPLE_TYPECHANGED, SAMPLE_VALID_FLAGS
 from interfaces import IMemory, IMemoryAllocator
@@ -159,15 +186,16 @@ __all__ = [
 
 log = logging.getLogger("dshow_alloc.ipc")
 
-PROTOCOL_VERSION: Final = 1
-"""The version both ends announce in their HELLO; a mismatch ends the connection."""
+PROTOCOL_VERSION: Final = 2
+"""The version both ends announce in their HELLO; a mismatch ends the connection. Version 2
+added the media type to the sender's HELLO, the READY message and the metas of a SAMPLE."""
 
 _MAGIC = b"DSAI"
-_HELLO, _SAMPLE, _FORGET, _RELEASE = 1, 2, 3, 4
+_HELLO, _SAMPLE, _FORGET, _RELEASE, _READY = 1, 2, 3, 4, 5
 _ROLE_SENDER, _ROLE_RECEIVER = 1, 2
 
-_HELLO_FORMAT = struct.Struct("<B4sHB")
-_SAMPLE_FORMAT = struct.Struct("<BQIIIqqqqqIB")
+_HELLO_FORMAT = struct.Struct("<B4sHB")  # from the sender, the pickled media type follows
+_SAMPLE_FORMAT = struct.Struct("<BQIIIqqqqqIIB")
 _BLOCK_FORMAT = struct.Struct("<QQQQQQQIB")
 _ID_FORMAT = struct.Struct("<Q")
 _RELEASE_FORMAT = struct.Struct("<BQ")
@@ -538,6 +566,91 @@ def _load_media_type(data: bytes | memoryview) -> MediaType:
     return value
 
 
+def _pickle_media_type(media_type: MediaType, limit: int) -> bytes:
+    """``media_type`` pickled for the wire; InvalidArgError for one the other end would refuse
+    or one larger than ``limit`` bytes."""
+    try:
+        data = pickle.dumps(media_type, protocol=pickle.HIGHEST_PROTOCOL)
+        _load_media_type(data)  # refuse here what the receiver would refuse
+    except Exception as exc:
+        raise InvalidArgError(message=f"the media type cannot cross processes: {exc!r}") from exc
+    if len(data) > limit:
+        raise InvalidArgError(
+            message=f"the media type pickles to {len(data)} bytes; at most {limit} fit a message"
+        )
+    return data
+
+
+# -- metas on the wire -------------------------------------------------------------------------
+
+_PLAIN_SCALARS = (type(None), bool, int, float, str, bytes)
+
+
+def _plain(value: object, depth: int = 0) -> bool:
+    """True when ``value`` is plain data, which crosses without any class (see the module
+    docstring); nesting deeper than 8 is not."""
+    if type(value) in _PLAIN_SCALARS:
+        return True
+    if depth >= 8:
+        return False
+    if isinstance(value, tuple | list) and type(value) in (tuple, list):
+        return all(_plain(item, depth + 1) for item in value)
+    if isinstance(value, dict) and type(value) is dict:
+        return all(type(key) is str and _plain(item, depth + 1) for key, item in value.items())
+    return False
+
+
+def _pickle_metas(metas: list[Meta]) -> bytes:
+    """The metas of a sample that cross (see the module docstring), pickled; b"" for none."""
+    crossing = []
+    for meta in metas:
+        if TAG_MEMORY_REFERENCE in meta.info.tags:
+            continue
+        fields = meta.__dict__
+        if _plain(fields):
+            crossing.append((meta.info.api, fields))
+        else:
+            log.debug("%s is not plain data: it does not cross processes", meta)
+    if not crossing:
+        return b""
+    return pickle.dumps(crossing, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+class _PlainUnpickler(pickle.Unpickler):
+    """Unpickles plain data only: no class at all may be named."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        raise pickle.UnpicklingError(f"{module}.{name} may not cross processes in a meta")
+
+
+def _load_metas(data: bytes | memoryview) -> list[tuple[str, dict[str, Any]]]:
+    value = _PlainUnpickler(io.BytesIO(data)).load()
+    if type(value) is not list or not all(
+        type(item) is tuple
+        and len(item) == 2
+        and type(item[0]) is str
+        and type(item[1]) is dict
+        and all(type(key) is str for key in item[1])
+        for item in value
+    ):
+        raise pickle.UnpicklingError("metas must be a list of (API name, fields) pairs")
+    return value
+
+
+def _add_metas(sample: MediaSample, metas: list[tuple[str, dict[str, Any]]], who: str) -> None:
+    """Add the received ``metas`` to ``sample`` (still writable); those this process does
+    not know or whose ``init`` refuses them are left off."""
+    for api, fields in metas:
+        info = get_meta_info(api)
+        if info is None:
+            log.debug("%s: meta %r is not registered here; left off", who, api)
+            continue
+        try:
+            sample.AddMeta(info, **fields)
+        except Exception as exc:
+            log.debug("%s: meta %r refused here (%s); left off", who, api, exc)
+
+
 # -- the sender --------------------------------------------------------------------------------
 
 
@@ -551,9 +664,11 @@ def _forget_block(sender_ref: weakref.ref[SampleSender], mem_id: int, key: int) 
 class SampleSender:
     """The producing end: sends shared-memory samples, takes them back when they are released.
 
-    Takes over ``sock`` (see `socket_pair`, `connect`, `Listener.accept`) and starts a reader
+    Takes over ``sock`` (see `socket_pair`, `connect`, `Listener.accept`), greets the receiver
+    with a HELLO announcing ``media_type`` (the stream's type, or None), and starts a reader
     thread named ``name`` that handles the receiver's messages; `close` stops it. A context
-    manager: leaving the block closes with the default timeout.
+    manager: leaving the block closes with the default timeout. No sample is sent before the
+    receiver asked for them (`ready`; see the module docstring): `send` waits until it has.
 
     Thread safety: `send` may be called from several threads (each sample goes out whole, in
     the order the calls took the send lock). Samples come home on the reader thread (so does
@@ -573,20 +688,35 @@ class SampleSender:
         "_media_types",
         "_next_id",
         "_reader",
+        "_ready",
         "_reclaimed",
         "_send_lock",
         "_sent",
         "_sock",
         "_state",
         "_tokens",
+        "_told",
         "name",
         "peer_pid",
     )
 
-    def __init__(self, sock: socket.socket, *, name: str | None = None) -> None:
+    def __init__(
+        self,
+        sock: socket.socket,
+        *,
+        name: str | None = None,
+        media_type: MediaType | None = None,
+    ) -> None:
         sock = _check_socket(sock)
         if name is not None and not isinstance(name, str):
             raise TypeError(f"name must be a str or None, not {type(name).__name__}")
+        if media_type is not None and not isinstance(media_type, MediaType):
+            raise TypeError(f"media_type must be a MediaType or None, not {type(media_type)}")
+        announced = (
+            b""
+            if media_type is None
+            else _pickle_media_type(media_type, _MAX_MESSAGE - _HELLO_FORMAT.size)
+        )
         sock.setblocking(True)
         self._sock = sock
         self.name = name if name is not None else f"SampleSender@{id(self):x}"
@@ -603,13 +733,15 @@ class SampleSender:
         self._next_id = 1
         self._forgets: deque[int] = deque()
         self._media_types: dict[MediaType, bytes] = {}
+        self._told = media_type
+        self._ready = False
         self._connected = True
         self._closing = False
         self._closed = False
         self._sent = 0
         self._reclaimed = 0
         try:
-            hello = _HELLO_FORMAT.pack(_HELLO, _MAGIC, PROTOCOL_VERSION, _ROLE_SENDER)
+            hello = _HELLO_FORMAT.pack(_HELLO, _MAGIC, PROTOCOL_VERSION, _ROLE_SENDER) + announced
             _send_message(sock, hello, [], time.monotonic() + _DEFAULT_RELEASE_TIMEOUT)
         except _GONE:
             self._connected = False
@@ -618,6 +750,8 @@ class SampleSender:
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else "connected" if self._connected else "disconnected"
+        if state == "connected" and not self._ready:
+            state = "connected, not ready"
         return f"<SampleSender {self.name} {state} in_flight={len(self._in_flight)}>"
 
     def __enter__(self) -> SampleSender:
@@ -641,16 +775,20 @@ class SampleSender:
         sending it: the receiver reads the same bytes.
 
         Carried: times, media times, every sample flag, the actual data length, the type-
-        specific flags, the stream id and the media type (``SetMediaType``).
+        specific flags, the stream id, the media type (``SetMediaType``) and the metas whose
+        fields are plain data (module docstring). Before the receiver's READY, the call waits
+        for it.
 
         Raises:
             TypeError: ``sample`` is not a `MediaSample`.
             InvalidArgError: a block is not shared memory (a ``"SharedMemory"`` pool's samples
-                are), or the media type cannot cross processes.
+                are), or the media type cannot cross processes, or the media type and metas
+                do not fit one message.
             UnexpectedError: the sample went back to its pool (count 0).
-            VfwNotConnectedError: the sender was closed or the receiver went away.
-            VfwTimeoutError: the receiver did not take messages for ``timeout`` seconds
-                (None: wait).
+            VfwNotConnectedError: the sender was closed or the receiver went away (also
+                before asking for samples).
+            VfwTimeoutError: the receiver did not ask for samples, or did not take messages,
+                for ``timeout`` seconds (None: wait).
 
         A call that raises sends nothing and leaves the sample's count as it was.
         """
@@ -677,6 +815,13 @@ class SampleSender:
                 raise UnexpectedError(message=f"{block!r} was freed")
         media_type = sample._media_type
         pickled = b"" if media_type is None else self._pickled(media_type)
+        metas = _pickle_metas(sample._metas) if sample._metas else b""
+        size = _SAMPLE_FORMAT.size + len(blocks) * _BLOCK_FORMAT.size + len(pickled) + len(metas)
+        if size > _MAX_MESSAGE:
+            raise InvalidArgError(
+                message=f"the sample's media type and metas take {size} bytes in its message; "
+                f"at most {_MAX_MESSAGE} fit"
+            )
         header = (
             sample._flags,
             sample._type_flags,
@@ -687,35 +832,44 @@ class SampleSender:
             sample._media_start,
             sample._media_stop,
             len(pickled),
+            len(metas),
             len(blocks),
         )
         if self._closing or not self._connected:
             raise self._not_connected()
-        if not self._send_lock.acquire(timeout=-1 if timeout is None else timeout):
+        if not self._ready:
+            self._wait_ready_to_send(deadline, timeout)
+        left = _remaining(deadline)
+        if not self._send_lock.acquire(timeout=-1 if left is None else left):
             raise VfwTimeoutError(message=f"another send held the socket for {timeout} s")
         try:
-            self._send_locked(sample, header, list(blocks), pickled, deadline)
+            self._send_locked(sample, header, list(blocks), pickled + metas, deadline)
         finally:
             self._send_lock.release()
+        if media_type is not None:
+            self._told = media_type
         if self._forgets:
             self._flush_forgets()
+
+    def _wait_ready_to_send(self, deadline: float | None, timeout: float | None) -> None:
+        """Wait for the receiver's READY before a first send."""
+        with self._state:
+            self._state.wait_for(
+                lambda: self._ready or self._closing or not self._connected, _remaining(deadline)
+            )
+            if self._closing or not self._connected:
+                raise self._not_connected()
+            if not self._ready:
+                raise VfwTimeoutError(
+                    message=f"the receiver of {self.name} did not ask for samples within "
+                    f"{timeout} s"
+                )
 
     def _pickled(self, media_type: MediaType) -> bytes:
         data = self._media_types.get(media_type)
         if data is None:
-            try:  # refuse here what the receiver would refuse
-                data = pickle.dumps(media_type, protocol=pickle.HIGHEST_PROTOCOL)
-                _load_media_type(data)
-            except Exception as exc:
-                raise InvalidArgError(
-                    message=f"the media type cannot cross processes: {exc!r}"
-                ) from exc
             limit = _MAX_MESSAGE - _SAMPLE_FORMAT.size - _MAX_BLOCKS * _BLOCK_FORMAT.size
-            if len(data) > limit:
-                raise InvalidArgError(
-                    message=f"the media type pickles to {len(data)} bytes; "
-                    f"at most {limit} fit a message"
-                )
+            data = _pickle_media_type(media_type, limit)
             if len(self._media_types) >= 64:
                 self._media_types.clear()
             self._media_types[media_type] = data
@@ -726,7 +880,7 @@ class SampleSender:
         sample: MediaSample,
         header: tuple[int, ...],
         blocks: list[Memory],
-        pickled: bytes,
+        trailer: bytes,
         deadline: float | None,
     ) -> None:
         if self._forgets:
@@ -760,7 +914,7 @@ class SampleSender:
                     new,
                 )
             )
-        parts.append(pickled)
+        parts.append(trailer)
         # The sample is in flight before the message leaves, so that a release message (or
         # the receiver's death) can never find it missing.
         if token:
@@ -865,9 +1019,17 @@ class SampleSender:
                     return  # the receiver closed or died
                 kind = buffer[0]
                 if not greeted:
-                    if not _hello_ok(view[:size], _ROLE_RECEIVER, self.name):
+                    payload = _hello_payload(view[:size], _ROLE_RECEIVER, self.name)
+                    if payload is None:
+                        return
+                    if payload:
+                        log.error("%s: the receiver's HELLO is too long; disconnecting", self.name)
                         return
                     greeted = True
+                elif kind == _READY and size == 1 and not self._ready:
+                    with self._state:
+                        self._ready = True
+                        self._state.notify_all()
                 elif kind == _RELEASE and size > 1 and (size - 1) % _ID_FORMAT.size == 0:
                     for (token,) in _ID_FORMAT.iter_unpack(view[1:size]):
                         self._release_token(token)
@@ -909,6 +1071,16 @@ class SampleSender:
                 log.exception("%s: Release of %r failed", self.name, sample)
 
     # -- state ---------------------------------------------------------------------------------
+
+    def wait_ready(self, timeout: float | None = None) -> bool:
+        """Wait until the receiver asks for samples: True once it has; False if it went away
+        (or this sender was closed) first, or after ``timeout`` seconds (None: no limit)."""
+        timeout = _check_timeout(timeout)
+        with self._state:
+            self._state.wait_for(
+                lambda: self._ready or self._closing or not self._connected, timeout
+            )
+            return self._ready and self._connected and not self._closing
 
     def wait_idle(self, timeout: float | None = None) -> bool:
         """Wait until no sample is in flight; False if some still are after ``timeout`` s."""
@@ -957,6 +1129,17 @@ class SampleSender:
         return self._connected and not self._closing
 
     @property
+    def ready(self) -> bool:
+        """True once the receiver asked for samples (its READY arrived), while connected."""
+        return self._ready and self._connected and not self._closing
+
+    @property
+    def media_type(self) -> MediaType | None:
+        """The type the receiver was last told: the HELLO's, then that of each sample sent
+        with a media type (a type change)."""
+        return self._told
+
+    @property
     def in_flight(self) -> int:
         """Samples sent and not yet released by the receiver."""
         return len(self._in_flight)
@@ -977,21 +1160,23 @@ class SampleSender:
         return len(self._ids)
 
 
-def _hello_ok(message: memoryview, role: int, who: str) -> bool:
-    if len(message) != _HELLO_FORMAT.size:
+def _hello_payload(message: memoryview, role: int, who: str) -> memoryview | None:
+    """What follows the fixed part of a HELLO from a peer of ``role``; None (logged) when
+    ``message`` is no such HELLO, or one of another protocol version."""
+    if len(message) < _HELLO_FORMAT.size:
         log.error("%s: the peer did not start with a HELLO; disconnecting", who)
-        return False
-    kind, magic, version, peer_role = _HELLO_FORMAT.unpack(message)
+        return None
+    kind, magic, version, peer_role = _HELLO_FORMAT.unpack_from(message)
     if kind != _HELLO or magic != _MAGIC:
         log.error("%s: the peer does not speak this protocol; disconnecting", who)
-        return False
+        return None
     if version != PROTOCOL_VERSION:
         log.error("%s: the peer speaks version %d, not %d", who, version, PROTOCOL_VERSION)
-        return False
+        return None
     if peer_role != role:
         log.error("%s: the peer has the same role as this end; disconnecting", who)
-        return False
-    return True
+        return None
+    return message[_HELLO_FORMAT.size :]
 
 
 # -- the receiver ------------------------------------------------------------------------------
@@ -1074,14 +1259,25 @@ class SampleReceiver:
     """The consuming end: receives samples, and tells the sender when each is released.
 
     Takes over ``sock`` (see `socket_pair`, `connect`, `Listener.accept`). Starts no thread:
-    messages are read by `receive`, release messages are sent by the final ``Release`` of each
-    received sample, on the releasing thread. A context manager, and an iterator over the
-    samples until end of stream::
+    messages are read by `handshake` and `receive`, release messages are sent by the final
+    ``Release`` of each received sample, on the releasing thread. A context manager, and an
+    iterator over the samples until end of stream::
 
         with SampleReceiver(connect(address)) as receiver:
             for sample in receiver:
                 with sample:
                     use(sample.GetPointer())
+
+    ``start`` (default True) asks the sender for samples at once (READY). With
+    ``start=False`` nothing is asked until `start` (or the first `receive`): read the
+    stream's type with `handshake` first, and `close` without starting to leave having taken
+    nothing from the sender::
+
+        receiver = SampleReceiver(connect(address), start=False)
+        if fits(receiver.handshake(timeout=5)):
+            receiver.start()
+        else:
+            receiver.close()  # the sender sent nothing
 
     ``release_timeout`` bounds how long a ``Release`` waits for room in the socket to send its
     release message (the sender's reader normally drains it at once); after that the message
@@ -1094,19 +1290,26 @@ class SampleReceiver:
         "_closed",
         "_ended",
         "_greeted",
+        "_mapped",
         "_mappings",
+        "_media_type",
         "_poller",
         "_received",
         "_recv_lock",
         "_send_lock",
         "_sock",
+        "_started",
         "_ticket_lock",
         "peer_pid",
         "release_timeout",
     )
 
     def __init__(
-        self, sock: socket.socket, *, release_timeout: float = _DEFAULT_RELEASE_TIMEOUT
+        self,
+        sock: socket.socket,
+        *,
+        release_timeout: float = _DEFAULT_RELEASE_TIMEOUT,
+        start: bool = True,
     ) -> None:
         sock = _check_socket(sock)
         checked = _check_timeout(release_timeout)
@@ -1126,14 +1329,19 @@ class SampleReceiver:
         self._poller = select.poll()
         self._poller.register(sock.fileno(), select.POLLIN)
         self._greeted = False
+        self._media_type: MediaType | None = None
+        self._started = False
         self._ended = False
         self._closed = False
         self._received = 0
+        self._mapped = 0
         try:
             hello = _HELLO_FORMAT.pack(_HELLO, _MAGIC, PROTOCOL_VERSION, _ROLE_RECEIVER)
             _send_message(sock, hello, [], time.monotonic() + self.release_timeout)
         except _GONE:
             pass  # the sender is gone already: receive() reports end of stream
+        if start:
+            self.start()
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else "ended" if self._ended else "open"
@@ -1153,10 +1361,53 @@ class SampleReceiver:
         if not getattr(self, "_closed", True):
             warnings.warn(f"{self!r} was not closed", ResourceWarning, stacklevel=1)
 
+    # -- the handshake ---------------------------------------------------------------------------
+
+    def handshake(self, timeout: float | None = None) -> MediaType | None:
+        """The media type the sender announced in its HELLO (None: it announced none),
+        waiting for the HELLO if it has not been read yet. Takes no sample.
+
+        Raises:
+            VfwTimeoutError: no HELLO within ``timeout`` seconds (None: wait).
+            VfwNotConnectedError: the sender closed (or this receiver was closed) before its
+                HELLO came.
+            FailError: the sender broke the protocol; the connection is closed.
+        """
+        timeout = _check_timeout(timeout)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        if not self._recv_lock.acquire(timeout=-1 if timeout is None else timeout):
+            raise VfwTimeoutError(message=f"another receive held the receiver for {timeout} s")
+        try:
+            while not self._greeted:
+                if self._ended or self._closed:
+                    raise VfwNotConnectedError(
+                        message=f"the sender (process {self.peer_pid}) closed before its HELLO"
+                    )
+                self._read_one(deadline, timeout, "no HELLO from the sender")
+            return self._media_type
+        finally:
+            self._recv_lock.release()
+
+    def start(self) -> None:
+        """Ask the sender for samples (the READY message); later calls do nothing. The
+        constructor calls it unless given ``start=False``; so does the first `receive`."""
+        if self._started:
+            return
+        message = bytes([_READY])
+        try:
+            with self._send_lock:
+                if self._started or self._closed:
+                    return
+                self._started = True
+                _send_message(self._sock, message, [], time.monotonic() + self.release_timeout)
+        except (VfwTimeoutError, OSError):
+            pass  # the sender is gone or not reading: receive() reports how the stream ends
+
     # -- receiving -----------------------------------------------------------------------------
 
     def receive(self, timeout: float | None = None) -> MediaSample | None:
-        """The next sample (count 1, yours to ``Release``), or None at end of stream.
+        """The next sample (count 1, yours to ``Release``), or None at end of stream. Asks
+        the sender for samples first if nobody did (`start`).
 
         End of stream: the sender closed or died, or this receiver was closed (also by another
         thread while this call waits). Every later call returns None at once.
@@ -1167,6 +1418,8 @@ class SampleReceiver:
                 return None).
         """
         timeout = _check_timeout(timeout)
+        if not self._started:
+            self.start()
         deadline = None if timeout is None else time.monotonic() + timeout
         if not self._recv_lock.acquire(timeout=-1 if timeout is None else timeout):
             raise VfwTimeoutError(message=f"another receive held the receiver for {timeout} s")
@@ -1174,15 +1427,18 @@ class SampleReceiver:
             while True:
                 if self._ended or self._closed:
                     return None
-                sample = self._read_one(deadline, timeout)
+                sample = self._read_one(deadline, timeout, "no sample")
                 if sample is not None:
                     self._received += 1
                     return sample
         finally:
             self._recv_lock.release()
 
-    def _read_one(self, deadline: float | None, timeout: float | None) -> MediaSample | None:
-        """Read and handle one message; the sample if it was one."""
+    def _read_one(
+        self, deadline: float | None, timeout: float | None, missing: str
+    ) -> MediaSample | None:
+        """Read and handle one message; the sample if it was one. ``missing`` names what
+        did not come, for the timeout's message."""
         sock = self._sock
         buffer = self._buffer
         while True:
@@ -1191,7 +1447,7 @@ class SampleReceiver:
             left = _remaining(deadline)
             if not self._poller.poll(None if left is None else int(left * 1000 + 0.999)):
                 if deadline is not None and time.monotonic() >= deadline:
-                    raise VfwTimeoutError(message=f"no sample within {timeout} s")
+                    raise VfwTimeoutError(message=f"{missing} within {timeout} s")
                 continue
             try:
                 size, ancillary, flags, _addr = sock.recvmsg_into([buffer], _ANCILLARY, _RECV_FLAGS)
@@ -1210,8 +1466,13 @@ class SampleReceiver:
                 raise self._broken("a message too large for the protocol")
             view = memoryview(buffer)[:size]
             if not self._greeted:
-                if not _hello_ok(view, _ROLE_SENDER, repr(self)):
+                payload = _hello_payload(view, _ROLE_SENDER, repr(self))
+                if payload is None:
                     raise self._broken("no valid HELLO")
+                try:
+                    self._media_type = _load_media_type(payload) if payload else None
+                except Exception as exc:
+                    raise self._broken(f"a HELLO with a malformed media type ({exc!r})") from exc
                 self._greeted = True
                 return None
             kind = buffer[0]
@@ -1246,6 +1507,7 @@ class SampleReceiver:
                 media_start,
                 media_stop,
                 media_type_size,
+                metas_size,
                 count,
             ) = _SAMPLE_FORMAT.unpack_from(view)
             offset = _SAMPLE_FORMAT.size
@@ -1254,9 +1516,14 @@ class SampleReceiver:
                 for index in range(count)
             ]
             offset += count * _BLOCK_FORMAT.size
-            if offset + media_type_size != len(view) or count > _MAX_BLOCKS:
+            if offset + media_type_size + metas_size != len(view) or count > _MAX_BLOCKS:
                 raise ValueError("inconsistent sizes")
-            media_type = _load_media_type(view[offset:]) if media_type_size else None
+            media_type = (
+                _load_media_type(view[offset : offset + media_type_size])
+                if media_type_size
+                else None
+            )
+            metas = _load_metas(view[offset + media_type_size :]) if metas_size else None
             news = [entry[-1] for entry in entries]
             if (
                 news.count(1) != len(fds)
@@ -1270,7 +1537,7 @@ class SampleReceiver:
                 sample_flags & AM_SAMPLE_TYPECHANGED and media_type is None
             ):
                 raise ValueError(f"sample flags 0x{sample_flags:X}")
-        except (struct.error, ValueError, pickle.UnpicklingError, EOFError) as exc:
+        except Exception as exc:  # a hostile pickle may raise anything its classes raise
             _close_fds(fds)
             raise self._broken(f"malformed SAMPLE message ({exc})") from exc
         ticket = _Ticket(self, token, count)
@@ -1286,6 +1553,7 @@ class SampleReceiver:
                     finally:
                         os.close(fd)
                     self._mappings[mem_id] = mapping
+                    self._mapped += 1
                 else:
                     mapping = self._mappings[mem_id]
                 memory = ReceivedMemory(
@@ -1305,6 +1573,8 @@ class SampleReceiver:
                 sample.AppendMemory(blocks.pop(0))
             if not 0 <= actual <= sample._size:
                 raise ValueError(f"actual data length {actual} outside 0..{sample._size}")
+            if metas is not None:
+                _add_metas(sample, metas, repr(self))
             # Hot path, once per frame: the fields the sender read are set directly (checked
             # above as SetProperties would), rather than through a SampleProperties.
             sample._read_only = True
@@ -1391,6 +1661,22 @@ class SampleReceiver:
     def received(self) -> int:
         """Samples received so far."""
         return self._received
+
+    @property
+    def media_type(self) -> MediaType | None:
+        """The media type the sender announced in its HELLO: None before the HELLO was read
+        (see `handshake`) or when the sender announced none."""
+        return self._media_type
+
+    @property
+    def started(self) -> bool:
+        """True once this receiver asked the sender for samples (`start`)."""
+        return self._started
+
+    @property
+    def mapped(self) -> int:
+        """Memfds mapped so far (each crosses once): the sender's blocks this receiver saw."""
+        return self._mapped
 
     @property
     def cached_mappings(self) -> int:

@@ -4,13 +4,14 @@ The producer (this process) runs ``FrameSource -> shmsink``; the consumer (a chi
 runs ``shmsrc -> FrameChecker``. shmsink makes the producer's pool allocate its frames in
 shared memory (memfds); only a small header per frame crosses the Unix socket, and shmsrc
 delivers the producer's own pages, mapped read-only, as its samples. Each frame goes back to
-the producer's pool when the consumer's renderer has released it.
+the producer's pool when the consumer's renderer has released it. The consumer types no caps:
+shmsrc asks the producer for the stream's type when its graph is built.
 
 The same two graphs from the command line (two terminals)::
 
-    dshow-alloc launch "videotestsrc num-buffers=300 ! shmsink socket-path=/tmp/video"
-    dshow-alloc launch "shmsrc socket-path=/tmp/video \\
-        caps=video/x-raw,format=I420,width=320,height=240,framerate=30/1 ! nullsink"
+    dshow-alloc launch "videotestsrc num-buffers=300 ! video/x-raw,format=I420 \\
+        ! shmsink socket-path=/tmp/video"
+    dshow-alloc launch "shmsrc socket-path=/tmp/video ! y4msink location=/tmp/out.y4m"
 
 Run it::
 
@@ -27,6 +28,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from dshow_alloc.caps import caps_of
 from dshow_alloc.filters import RendererFilter, SourceFilter
 from dshow_alloc.graph import FilterGraph
 from dshow_alloc.hresult import AbortError
@@ -39,9 +41,6 @@ WIDTH, HEIGHT = 320, 240
 LUMA = WIDTH * HEIGHT  # I420: the Y plane, then U and V at a quarter of its size each
 FRAME = LUMA * 3 // 2  # 115,200 bytes
 FRAME_TIME = 333_333  # 30 frames/s, in 100 ns units
-# What both sides agree the stream is. shmsrc cannot ask the producer before it connects, so
-# the consumer says it with caps (in a launch line: a caps filter after shmsrc does the same).
-CAPS = f"video/x-raw,format=I420,width={WIDTH},height={HEIGHT},framerate=30/1"
 
 
 class FrameSource(SourceFilter):
@@ -75,6 +74,10 @@ class FrameChecker(RendererFilter):
         super().__init__(name="checker", sync=False)  # as fast as frames come
         self.frames = self.wrong = self.copied = 0
 
+    def CheckMediaType(self, media_type: Any) -> bool:
+        """Only the producer's 320x240 I420 frames."""
+        return bool(media_type == video_type("I420", WIDTH, HEIGHT, avg_time_per_frame=FRAME_TIME))
+
     def DoRenderSample(self, sample: Any) -> None:
         """Count the frame; note a wrong byte or time, or memory that is not the producer's."""
         data = sample.GetPointer()  # read-only: these are the producer's pages
@@ -96,13 +99,13 @@ class FrameChecker(RendererFilter):
 def consume(socket_path: str) -> None:
     """The consumer process: shmsrc -> FrameChecker until the producer ends the stream."""
     with FilterGraph(clock=None) as graph:
-        # shmsrc connects when the graph runs, retrying for `timeout` seconds.
-        source = make_filter(
-            "shmsrc", **{"socket-path": socket_path, "caps": CAPS, "timeout": 10.0}
-        )
+        # No caps: connecting, shmsrc asks the producer for the type (waiting up to `timeout`
+        # seconds for its socket to appear), and takes no frame doing so.
+        source = make_filter("shmsrc", **{"socket-path": socket_path, "timeout": 10.0})
         checker = FrameChecker()
         graph.connect_chain(source, checker)
-        graph.Run()
+        print(f"consumer: the producer sends {caps_of(source.output.ConnectionMediaType())}")
+        graph.Run()  # now shmsrc connects again, checks the type and asks for the frames
         completion = graph.WaitForCompletion(30_000)
     print(
         f"consumer: received {checker.frames} frames, {checker.wrong} wrong, "

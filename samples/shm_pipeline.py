@@ -3,7 +3,10 @@
 The producer (this process) fills samples from a ``"SharedMemory"`` pool and sends them with a
 `SampleSender`; the consumer (a child process) receives them with a `SampleReceiver`, reads
 them and releases them, and each released sample goes back to the producer's pool. Only a
-small header crosses the socket: the consumer maps the producer's frames.
+small header crosses the socket: the consumer maps the producer's frames. The sender's
+greeting announces the stream's media type; the consumer reads it (``handshake``) before it
+asks for frames (``start``), so a consumer that did not want this type could leave having
+taken none.
 
 Run it::
 
@@ -62,16 +65,19 @@ def consume(address: str) -> None:
     """The consumer process: receive until the producer ends the stream."""
     received = wrong = 0
     last_time = 0
-    # connect() waits (up to its timeout) for the producer to listen.
-    with SampleReceiver(connect(address, timeout=10)) as receiver:
+    # connect() waits (up to its timeout) for the producer to listen. start=False: no frame
+    # is sent before this consumer asks for them.
+    with SampleReceiver(connect(address, timeout=10), start=False) as receiver:
         print(f"consumer: pid {os.getpid()} connected to producer pid {receiver.peer_pid}")
+        media_type = receiver.handshake(timeout=10)  # the type the producer announced
+        if media_type != NV12:
+            print(f"consumer: not the NV12 stream expected: {media_type}")
+            sys.exit(1)  # leaving now takes nothing from the producer
+        print(f"consumer: media type NV12 {media_type.format.width}x{media_type.format.height}")
+        receiver.start()  # now the producer sends
         # Iterating receives until end of stream: the producer closed (or died).
         for sample in receiver:
             with sample:  # leaving the block releases it: it goes home to the producer's pool
-                media_type = sample.GetMediaType()  # set on the first frame only
-                if media_type is not None:
-                    video = media_type.format
-                    print(f"consumer: media type NV12 {video.width}x{video.height}")
                 data = sample.GetPointer()  # read-only: the producer's bytes, mapped here
                 expected = received & 0xFF
                 if data[0] != expected or data[LUMA - 1] != expected or data[LUMA] != 128:
@@ -108,7 +114,8 @@ def produce(frames: int, buffers: int) -> int:
     with Listener() as listener:  # an abstract address: no file to clean up
         consumer = context.Process(target=consume, args=(listener.address,), name="consumer")
         consumer.start()
-        sender = SampleSender(listener.accept(timeout=10), name="nv12-sender")
+        # The greeting announces the stream's type; send() waits until the consumer asks.
+        sender = SampleSender(listener.accept(timeout=10), name="nv12-sender", media_type=NV12)
     began = time.perf_counter()
     with sender:  # leaving it ends the stream and waits for the consumer to release everything
         for index in range(frames):
@@ -119,8 +126,6 @@ def produce(frames: int, buffers: int) -> int:
                 data.release()
                 sample.SetTime(index * FRAME_TIME, (index + 1) * FRAME_TIME)
                 sample.SetSyncPoint(True)
-                if index == 0:
-                    sample.SetMediaType(NV12)
                 sender.send(sample, timeout=10)  # the sender keeps its own reference
             # Our reference is released here; the sample comes home when the consumer's is.
         sender.wait_idle(timeout=10)

@@ -10,6 +10,7 @@ import select
 import signal
 import socket
 import stat
+import struct
 import subprocess
 import sys
 import tempfile
@@ -24,6 +25,7 @@ import pytest
 
 from dshow_alloc import (
     MEDIASUBTYPE_NV12,
+    VIDEO_META,
     FailError,
     FORMAT_VideoInfo,
     InvalidArgError,
@@ -41,6 +43,7 @@ from dshow_alloc import (
     find_allocator,
 )
 from dshow_alloc.ipc import (
+    PROTOCOL_VERSION,
     Listener,
     ReceivedMemoryAllocator,
     SampleReceiver,
@@ -49,6 +52,8 @@ from dshow_alloc.ipc import (
     socket_pair,
     unique_address,
 )
+from dshow_alloc.meta import TAG_MEMORY_REFERENCE, register_meta
+from dshow_alloc.video import video_layout
 
 FRAME_1080P = 1920 * 1080 * 3 // 2
 NV12 = MediaType(
@@ -57,9 +62,17 @@ NV12 = MediaType(
     FORMAT_VideoInfo,
     VideoInfoHeader(1920, 1080, bit_count=12, image_size=FRAME_1080P),
 )
+NV12_LAYOUT = video_layout(NV12)
 REPO = Path(__file__).resolve().parent.parent
 WAIT = 10.0  # seconds a step may take before a test fails (well inside pytest-timeout)
 
+
+PLAIN_META = register_meta("test-ipc-plain")
+"""Plain-data fields: crosses."""
+REFERENCE_META = register_meta("test-ipc-reference", tags=(TAG_MEMORY_REFERENCE,))
+"""About the sender's memory itself: stays behind."""
+# A child runs this file with runpy.run_path (module name "<run_path>"): it lacks this API.
+PARENT_ONLY_META = None if __name__ == "<run_path>" else register_meta("test-ipc-parent-only")
 
 # -- child processes ---------------------------------------------------------------------------
 #
@@ -99,6 +112,7 @@ def _sample_report(sample: MediaSample) -> dict[str, Any]:
         "last": data[-1] if data else None,
         "crc": zlib.crc32(data),
         "media_type": None if media_type is None else media_type.format.width,
+        "metas": [[meta.api, meta.fields] for meta in sample.IterMeta()],
     }
 
 
@@ -289,7 +303,8 @@ def _socket_files() -> set[str]:
 
 
 def test_samples_cross_with_their_state_and_go_home(pool: MemAllocator) -> None:
-    """Ten samples reach a child with their bytes, times, flags and type, and all come home."""
+    """Ten samples reach a child with their bytes, times, flags, type and metas (an API the
+    child does not have is left off), and all come home."""
     ours, theirs = socket_pair()
     with Child(
         "child_receiver", "fd", str(theirs.fileno()), "0", pass_fds=(theirs.fileno(),)
@@ -307,6 +322,10 @@ def test_samples_cross_with_their_state_and_go_home(pool: MemAllocator) -> None:
                     sample.SetActualDataLength(1000 + index)
                     if index == 2:
                         sample.SetMediaType(NV12)
+                    if index == 4:
+                        assert PARENT_ONLY_META is not None
+                        sample.AddMeta(VIDEO_META, **NV12_LAYOUT.meta_fields())
+                        sample.AddMeta(PARENT_ONLY_META, note="the child has no such API")
                     sender.send(sample, timeout=WAIT)
             sender.close(timeout=WAIT)
             assert (sender.sent, sender.reclaimed, sender.in_flight) == (10, 0, 0)
@@ -324,6 +343,10 @@ def test_samples_cross_with_their_state_and_go_home(pool: MemAllocator) -> None:
     assert [r["preroll"] for r in reports] == [i == 9 for i in range(10)]
     assert [r["actual"] for r in reports] == [1000 + i for i in range(10)]
     assert [r["media_type"] for r in reports] == [1920 if i == 2 else None for i in range(10)]
+    video = json.loads(json.dumps(NV12_LAYOUT.meta_fields()))  # as the child reports it
+    assert [r["metas"] for r in reports] == [
+        [["video-meta", video]] if i == 4 else [] for i in range(10)
+    ]
     assert {(r["size"], r["blocks"], r["read_only"]) for r in reports} == {(65536, 1, True)}
     assert pool.GetFreeCount() == 4
 
@@ -656,6 +679,172 @@ def test_receive_times_out_and_close_wakes_a_waiting_receive(
     receiver.close()
     waiter.join(WAIT)
     assert results == [None] and receiver.ended
+
+
+# -- the handshake -------------------------------------------------------------------------------
+
+
+def test_a_receiver_that_does_not_start_is_sent_nothing(pool: MemAllocator) -> None:
+    """A receiver made with start=False learns the announced type from the HELLO; until it
+    asks, send waits (and times out sending nothing); closing without asking leaves every
+    sample home and the sender disconnected."""
+    first, second = socket_pair()
+    with SampleSender(first, media_type=NV12) as sender:
+        receiver = SampleReceiver(second, start=False)
+        assert (receiver.started, receiver.media_type) == (False, None)
+        assert receiver.handshake(timeout=WAIT) == NV12
+        assert receiver.media_type == NV12
+        assert not sender.ready
+        assert not sender.wait_ready(0.05)
+        with _filled(pool, 1) as sample:
+            with pytest.raises(VfwTimeoutError, match="did not ask for samples"):
+                sender.send(sample, timeout=0.05)
+            assert sample.ref_count == 1
+        receiver.close()
+        assert not sender.wait_ready(WAIT)
+        assert _wait_until(lambda: not sender.connected)
+        with _filled(pool, 2) as sample, pytest.raises(VfwNotConnectedError):
+            sender.send(sample, timeout=WAIT)
+        assert (sender.sent, sender.in_flight, sender.reclaimed, pool.GetFreeCount()) == (
+            0,
+            0,
+            0,
+            4,
+        )
+
+
+def test_start_asks_for_samples_and_a_waiting_send_goes_out(pool: MemAllocator) -> None:
+    """A send made before the receiver's READY waits for it, then goes out; receive starts a
+    receiver that was not started."""
+    first, second = socket_pair()
+    with SampleSender(first) as sender, SampleReceiver(second, start=False) as receiver:
+        assert receiver.handshake(timeout=WAIT) is None  # no type announced
+        errors: list[BaseException] = []
+
+        def send() -> None:
+            try:
+                with _filled(pool, 7) as sample:
+                    sender.send(sample, timeout=WAIT)
+            except BaseException as exc:
+                errors.append(exc)
+
+        thread = threading.Thread(target=send)
+        thread.start()
+        received = receiver.receive(timeout=WAIT)  # sends READY, then gets the sample
+        thread.join(WAIT)
+        assert errors == [] and receiver.started and sender.ready
+        assert received is not None
+        assert received.GetPointer()[0] == 7
+        received.Release()
+        assert sender.wait_idle(WAIT)
+        receiver.start()  # again: nothing more is sent
+        assert sender.ready and sender.sent == 1
+
+
+def test_the_sender_remembers_the_type_it_told(pool: MemAllocator) -> None:
+    """SampleSender.media_type is the HELLO's type, then that of the last sample sent with
+    one."""
+    other = MediaType(MEDIATYPE_Video, MEDIASUBTYPE_NV12, FORMAT_VideoInfo, VideoInfoHeader(2, 2))
+    first, second = socket_pair()
+    with SampleSender(first, media_type=NV12) as sender, SampleReceiver(second) as receiver:
+        assert sender.media_type == NV12
+        with _filled(pool, 1) as sample:
+            sender.send(sample, timeout=WAIT)
+        assert sender.media_type == NV12
+        with _filled(pool, 2) as sample:
+            sample.SetMediaType(other)
+            sender.send(sample, timeout=WAIT)
+        assert sender.media_type == other
+        for _ in range(2):
+            received = receiver.receive(timeout=WAIT)
+            assert received is not None
+            received.Release()
+
+
+def test_handshake_failures_are_clear() -> None:
+    """handshake times out without a HELLO, reports a peer that closed before one, and
+    refuses a version-1 HELLO and a HELLO whose media type does not unpickle (E_FAIL)."""
+    first, second = socket_pair()
+    with first, SampleReceiver(second, start=False) as receiver:
+        with pytest.raises(VfwTimeoutError, match="no HELLO from the sender within"):
+            receiver.handshake(timeout=0.05)
+        first.shutdown(socket.SHUT_RDWR)
+        with pytest.raises(VfwNotConnectedError, match="closed before its HELLO"):
+            receiver.handshake(timeout=WAIT)
+    assert PROTOCOL_VERSION == 2
+    old = struct.pack("<B4sHB", 1, b"DSAI", 1, 1)
+    bad_type = struct.pack("<B4sHB", 1, b"DSAI", PROTOCOL_VERSION, 1) + b"not a pickle"
+    for hello in (old, bad_type):
+        first, second = socket_pair()
+        with first, SampleReceiver(second, start=False) as receiver:
+            first.send(hello)
+            with pytest.raises(FailError):
+                receiver.handshake(timeout=WAIT)
+            assert receiver.ended and receiver.receive(timeout=WAIT) is None
+
+
+def test_a_version_1_receiver_is_disconnected(pool: MemAllocator) -> None:
+    """A receiver greeting with protocol version 1 is refused: the sender disconnects."""
+    first, second = socket_pair()
+    with second, SampleSender(first) as sender:
+        second.send(struct.pack("<B4sHB", 1, b"DSAI", 1, 2))
+        assert _wait_until(lambda: not sender.connected)
+        assert not sender.wait_ready(0)
+
+
+def test_sender_media_type_checks() -> None:
+    """A media_type that is not a MediaType raises TypeError, one that cannot cross
+    InvalidArgError; the socket stays the caller's, open."""
+
+    class Foreign:
+        pass
+
+    foreign = MediaType(MEDIATYPE_Video, MEDIASUBTYPE_NV12, FORMAT_VideoInfo, Foreign())
+    left, right = socket_pair()
+    with left, right:
+        with pytest.raises(TypeError):
+            SampleSender(left, media_type="video/x-raw")  # type: ignore[arg-type]
+        with pytest.raises(InvalidArgError, match="cannot cross processes"):
+            SampleSender(left, media_type=foreign)
+        assert left.fileno() >= 0
+
+
+# -- metas -------------------------------------------------------------------------------------
+
+
+def test_plain_metas_cross_and_others_stay_behind(
+    pool: MemAllocator, pair: tuple[SampleSender, SampleReceiver]
+) -> None:
+    """VIDEO_META and a plain-data meta arrive with their fields, in order; a meta tagged
+    memory-reference and one with a field that is not plain data are left off."""
+    sender, receiver = pair
+    with _filled(pool, 1) as sample:
+        sample.AddMeta(PLAIN_META, n=1, ratio=0.5, name="x", raw=b"\x00", seq=[1, (2, 3)])
+        sample.AddMeta(REFERENCE_META, n=2)
+        sample.AddMeta(VIDEO_META, **NV12_LAYOUT.meta_fields())
+        sample.AddMeta(PLAIN_META, n=3, thing=object())
+        sample.AddMeta(PLAIN_META, n=4, nested={"a": {"b": None}})
+        sender.send(sample, timeout=WAIT)
+    with receiver.receive(timeout=WAIT) as received:  # type: ignore[union-attr]
+        metas = [(meta.api, meta.fields) for meta in received.IterMeta()]
+    assert metas == [
+        ("test-ipc-plain", {"n": 1, "ratio": 0.5, "name": "x", "raw": b"\x00", "seq": [1, (2, 3)]}),
+        ("video-meta", NV12_LAYOUT.meta_fields()),
+        ("test-ipc-plain", {"n": 4, "nested": {"a": {"b": None}}}),
+    ]
+
+
+def test_a_sample_too_large_for_a_message_is_refused(
+    pool: MemAllocator, pair: tuple[SampleSender, SampleReceiver]
+) -> None:
+    """Metas that do not fit one message raise InvalidArgError; nothing is sent."""
+    sender, _receiver = pair
+    with _filled(pool, 1) as sample:
+        sample.AddMeta(PLAIN_META, blob=bytes(70_000))
+        with pytest.raises(InvalidArgError, match="at most 65536 fit"):
+            sender.send(sample, timeout=WAIT)
+        assert sample.ref_count == 1
+    assert (sender.sent, sender.in_flight, pool.GetFreeCount()) == (0, 0, 4)
 
 
 # -- bad input: clear errors, nothing changed --------------------------------------------------

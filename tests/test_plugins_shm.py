@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import re
 import socket
 import stat
 import subprocess
@@ -18,23 +19,30 @@ import attrs
 import pytest
 
 from dshow_alloc.caps import CapsError
+from dshow_alloc.cli import main
 from dshow_alloc.elements import CollectingRenderer, Tee
 from dshow_alloc.filters import SourceFilter, TransInPlaceFilter
 from dshow_alloc.graph import FilterGraph
 from dshow_alloc.hresult import VfwInvalidMediaTypeError, VfwTimeoutError
 from dshow_alloc.ipc import Listener, ReceivedMemory, SampleReceiver, SampleSender, connect
+from dshow_alloc.launch import parse_launch
 from dshow_alloc.mediatype import GUID_NULL
+from dshow_alloc.meta import TAG_MEMORY_REFERENCE, register_meta
+from dshow_alloc.pins import filter_label, pin_label
 from dshow_alloc.plugins.shm import ShmSink, ShmSource
+from dshow_alloc.plugins.y4m import parse_y4m_header
 from dshow_alloc.registry import make_filter, properties_of
+from dshow_alloc.report import run_graph
 from dshow_alloc.structs import EC_COMPLETE, EC_ERRORABORT, FilterState
 from dshow_alloc.testing.graph import assert_all_home, wait_until
-from dshow_alloc.video import video_type
+from dshow_alloc.video import VIDEO_META, video_layout, video_type
 
 REPO = Path(__file__).resolve().parent.parent
 WIDTH, HEIGHT = 64, 48
 FRAME = WIDTH * HEIGHT * 3 // 2  # I420: 4608 bytes
 FRAME_TIME = 400_000  # 25 frames/s
 I420 = video_type("I420", WIDTH, HEIGHT, avg_time_per_frame=FRAME_TIME)
+SLOW = video_type("I420", WIDTH, HEIGHT, avg_time_per_frame=2 * FRAME_TIME)  # 12.5 frames/s
 CAPS = "video/x-raw,format=I420,width=64,height=48,framerate=25/1"
 WAIT_MS = 10_000
 STOPPED = FilterState.State_Stopped
@@ -50,10 +58,13 @@ FRAMES = [frame_bytes(i) for i in range(12)]
 
 
 class FrameSource(SourceFilter):
-    """``count`` I420 64x48 frames (`frame_bytes`), 25 frames/s, from a pool of ``buffers``."""
+    """``count`` I420 64x48 frames (`frame_bytes`), 25 frames/s (or ``media_type``, of the
+    same size), from a pool of ``buffers``."""
 
-    def __init__(self, count: int, *, buffers: int = 3, name: str = "frames") -> None:
-        super().__init__(name=name, media_type=I420, buffers=buffers)
+    def __init__(
+        self, count: int, *, buffers: int = 3, name: str = "frames", media_type: Any = None
+    ) -> None:
+        super().__init__(name=name, media_type=media_type or I420, buffers=buffers)
         self.count = count
         self.index = 0
 
@@ -72,16 +83,51 @@ class FrameSource(SourceFilter):
 
 
 class Recorder(CollectingRenderer):
-    """A CollectingRenderer that also notes each sample's first memory block's class."""
+    """A CollectingRenderer that also notes each sample's first memory block's class, its
+    flags, media time and metas."""
 
     def __init__(self, name: str = "recorder") -> None:
         super().__init__(name=name)
         self.memory_classes: list[type] = []
+        self.flags: list[tuple[bool, bool, bool]] = []
+        self.media_times: list[tuple[int, int] | None] = []
+        self.metas: list[list[tuple[str, dict[str, Any]]]] = []
 
     def DoRenderSample(self, sample: Any) -> None:
-        """Record ``sample`` and its memory's class."""
+        """Record ``sample``, its memory's class, flags, media time and metas."""
         super().DoRenderSample(sample)
         self.memory_classes.append(type(sample.PeekMemory(0)))
+        self.flags.append((sample.IsSyncPoint(), sample.IsDiscontinuity(), sample.IsPreroll()))
+        try:
+            self.media_times.append(sample.GetMediaTime())
+        except Exception:
+            self.media_times.append(None)
+        self.metas.append([(meta.api, meta.fields) for meta in sample.IterMeta()])
+
+
+PLAIN_META = register_meta("test-shm-plain")
+"""A meta whose fields are plain data: it crosses."""
+REFERENCE_META = register_meta("test-shm-reference", tags=(TAG_MEMORY_REFERENCE,))
+"""A meta about the producer's memory itself: it stays behind."""
+LAYOUT = video_layout(I420)
+
+
+class FlaggedSource(FrameSource):
+    """FrameSource whose frames carry varied flags, media times and metas."""
+
+    def FillBuffer(self, sample: Any) -> bool:
+        """The next frame, flagged and with metas."""
+        index = self.index
+        if not super().FillBuffer(sample):
+            return False
+        sample.SetSyncPoint(index % 2 == 0)
+        sample.SetDiscontinuity(index == 1)
+        sample.SetPreroll(index == 2)
+        sample.SetMediaTime(index * 10, index * 10 + 10)
+        sample.AddMeta(VIDEO_META, **LAYOUT.meta_fields())
+        sample.AddMeta(PLAIN_META, index=index, label=f"frame {index}", tags=("a", "b"))
+        sample.AddMeta(REFERENCE_META, index=index)
+        return True
 
 
 class XorInPlace(TransInPlaceFilter):
@@ -99,9 +145,11 @@ def times(count: int) -> list[tuple[int, int | None] | None]:
     return [(i * FRAME_TIME, (i + 1) * FRAME_TIME) for i in range(count)]
 
 
-def producer(graph: FilterGraph, path: Path, count: int, **props: Any) -> tuple[Any, ShmSink]:
-    """Graph A: FrameSource -> shmsink at ``path``."""
-    source = FrameSource(count)
+def producer(
+    graph: FilterGraph, path: Path, count: int, media_type: Any = None, **props: Any
+) -> tuple[Any, ShmSink]:
+    """Graph A: FrameSource (of ``media_type``, default I420) -> shmsink at ``path``."""
+    source = FrameSource(count, media_type=media_type)
     sink = ShmSink(socket_path=path, **props)
     graph.connect_chain(source, sink)
     return source, sink
@@ -332,6 +380,295 @@ def test_a_type_that_does_not_fit_the_caps_aborts_the_reader(tmp_path: Path) -> 
         assert recorder.data == []
 
 
+def test_a_refused_reader_takes_nothing_and_the_next_gets_every_frame(tmp_path: Path) -> None:
+    """A shmsrc refusing the producer's type leaves before any sample is sent: the refused
+    reader's graph aborts with VFW_E_INVALIDMEDIATYPE naming both types, and the next reader
+    gets all 12 frames from the first, none reclaimed."""
+    path = tmp_path / "video"
+    with FilterGraph(clock=None) as a:
+        source, sink = producer(a, path, 12)
+        a.Run()
+        with FilterGraph(clock=None) as refused:
+            _shmsrc, nothing = consumer(
+                refused, path, caps="video/x-raw,format=I420,width=32,height=24"
+            )
+            refused.Run()
+            assert refused.WaitForCompletion(WAIT_MS) == EC_ERRORABORT
+            aborts = [event for event in refused.events() if event[0] == EC_ERRORABORT]
+        assert [hresult for _code, hresult, _error in aborts] == [VfwInvalidMediaTypeError.code]
+        assert "sends video/x-raw,format=I420,width=64,height=48,framerate=25/1" in str(
+            aborts[0][2]
+        )
+        assert "output is video/x-raw,format=I420,width=32,height=24" in str(aborts[0][2])
+        assert nothing.data == []
+        assert (sink.sent, sink.readers, sink.reclaimed, source.output.delivered) == (0, 0, 0, 0)
+        with FilterGraph(clock=None) as b:
+            _shmsrc, recorder = consumer(b, path)
+            b.Run()
+            assert b.WaitForCompletion(WAIT_MS) == EC_COMPLETE
+        assert a.WaitForCompletion(WAIT_MS) == EC_COMPLETE
+        assert recorder.data == FRAMES[:12]
+        assert recorder.times == times(12)
+        assert (sink.sent, sink.readers, sink.reclaimed, sink.dropped) == (12, 1, 0, 0)
+        assert_all_home(a)
+
+
+def test_shmsrc_without_caps_takes_the_producers_type(tmp_path: Path) -> None:
+    """Without caps, connecting shmsrc's output asks the running producer for its type and
+    takes nothing from it; the stream then flows in that type."""
+    path = tmp_path / "video"
+    with FilterGraph(clock=None) as a, FilterGraph(clock=None) as b:
+        _source, sink = producer(a, path, 5)
+        a.Run()
+        shmsrc = ShmSource(socket_path=path)
+        recorder = Recorder()
+        b.connect_chain(shmsrc, recorder)
+        assert shmsrc.output.ConnectionMediaType() == I420
+        assert shmsrc.output.EnumMediaTypes() == [I420]
+        assert (sink.sent, sink.readers, sink.reclaimed) == (0, 0, 0)
+        b.Run()
+        assert a.WaitForCompletion(WAIT_MS) == EC_COMPLETE
+        assert b.WaitForCompletion(WAIT_MS) == EC_COMPLETE
+        assert recorder.data == FRAMES[:5]
+        assert recorder.times == times(5)
+        assert (sink.sent, sink.readers, sink.reclaimed) == (5, 1, 0)
+
+
+def test_times_flags_and_metas_arrive_intact(tmp_path: Path) -> None:
+    """Each frame's times, media times, sync point, discontinuity and preroll flags reach the
+    consumer's renderer as the producer set them, with its VIDEO_META and plain-data metas;
+    a meta about the producer's memory itself does not cross."""
+    path = tmp_path / "video"
+    with FilterGraph(clock=None) as a, FilterGraph(clock=None) as b:
+        sink = ShmSink(socket_path=path)
+        a.connect_chain(FlaggedSource(4), sink)
+        a.Run()
+        _shmsrc, recorder = consumer(b, path, caps=None)
+        b.Run()
+        assert a.WaitForCompletion(WAIT_MS) == EC_COMPLETE
+        assert b.WaitForCompletion(WAIT_MS) == EC_COMPLETE
+    assert recorder.data == FRAMES[:4]
+    assert recorder.times == times(4)
+    assert recorder.media_times == [(i * 10, i * 10 + 10) for i in range(4)]
+    assert recorder.flags == [
+        (True, False, False),
+        (False, True, False),
+        (True, False, True),
+        (False, False, False),
+    ]
+    assert recorder.metas == [
+        [
+            ("video-meta", LAYOUT.meta_fields()),
+            ("test-shm-plain", {"index": i, "label": f"frame {i}", "tags": ("a", "b")}),
+        ]
+        for i in range(4)
+    ]
+
+
+def test_shmsrc_without_caps_in_a_launch_line_writes_the_producers_frames(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``dshow-alloc launch "shmsrc socket-path=X ! y4msink location=out.y4m"`` against a
+    running producer writes its frames in its type, and the run table's shmsrc allocator row
+    counts the 6 samples delivered from the producer's one buffer."""
+    path, out = tmp_path / "video", tmp_path / "out.y4m"
+    with FilterGraph(clock=None) as a:
+        sink = ShmSink(socket_path=path)
+        a.connect_chain(FrameSource(6, buffers=1), sink)
+        a.Run()
+        assert main(["launch", "-q", f"shmsrc socket-path={path} ! y4msink location={out}"]) == 0
+        assert a.WaitForCompletion(WAIT_MS) == EC_COMPLETE
+        assert (sink.sent, sink.readers, sink.reclaimed) == (6, 1, 0)
+    table = capsys.readouterr().out
+    assert re.search(r"^  shmsrc0 \(source\)\s+6\s+0$", table, re.MULTILINE), table
+    row = re.search(r"^  shmsrc0\.Output -> y4msink0\.In\s+(.*)$", table, re.MULTILINE)
+    assert row is not None, table
+    assert row.group(1).split()[:6] == ["1", "x", f"{FRAME:,}", "B", "1", "6"]  # made, served
+    assert "6.0x" in row.group(1)
+    data = out.read_bytes()
+    header = parse_y4m_header(data[: data.index(b"\n") + 1])
+    assert (header.width, header.height, header.framerate) == (WIDTH, HEIGHT, 25)
+    assert data[header.size :] == b"".join(b"FRAME\n" + frame for frame in FRAMES[:6])
+
+
+def test_the_run_report_counts_what_shmsrc_delivered(tmp_path: Path) -> None:
+    """run_graph's allocator row for shmsrc's never-filled allocator counts the samples it
+    delivered (served 8) and the producer's buffers it mapped (made 1), not served 0."""
+    path = tmp_path / "video"
+    with FilterGraph(clock=None) as a, FilterGraph(clock=None) as b:
+        a.connect_chain(FrameSource(8, buffers=1), ShmSink(socket_path=path))
+        a.Run()
+        shmsrc, recorder = consumer(b, path, caps=None)
+        report = run_graph(b, timeout=WAIT_MS / 1000)
+        assert a.WaitForCompletion(WAIT_MS) == EC_COMPLETE
+        output = pin_label(shmsrc.output)
+    assert report.completion == "EC_COMPLETE"
+    assert report.sources == {filter_label(shmsrc): 8}
+    [row] = [row for row in report.allocators if row.name.startswith(output)]
+    assert row.name == f"{output} -> {pin_label(recorder.input)}"
+    assert (row.buffers, row.buffer_size, row.made, row.served, row.reuse) == (1, FRAME, 1, 8, 8.0)
+    assert row.origin == f"made by {output} (read-only: samples are mapped)"
+    assert recorder.data == FRAMES[:8]
+
+
+def test_without_a_producer_connecting_shmsrc_fails_then_works_once_it_runs(
+    tmp_path: Path,
+) -> None:
+    """With no caps and no shmsink, connecting shmsrc's output fails with VFW_E_TIMEOUT
+    after ``timeout`` (the next attempt looks once, without waiting); once the producer
+    runs, the same shmsrc connects in its type."""
+    path = tmp_path / "video"
+    with FilterGraph(clock=None) as a, FilterGraph(clock=None) as b:
+        shmsrc = ShmSource(socket_path=path, timeout=0.2)
+        recorder = Recorder()
+        b.AddFilter(shmsrc, "shmsrc")
+        b.AddFilter(recorder, "recorder")
+        with pytest.raises(VfwTimeoutError) as first:
+            b.ConnectDirect(shmsrc.output, recorder.input)
+        assert f"nothing listens at {path} after 0.2 s" in str(first.value)
+        assert "give shmsrc caps= the whole type" in str(first.value)
+        with pytest.raises(VfwTimeoutError) as second:
+            b.ConnectDirect(shmsrc.output, recorder.input)
+        assert "(looked once; nor was it before)" in str(second.value)
+        assert not shmsrc.output.is_connected()
+        _source, sink = producer(a, path, 3, media_type=SLOW)
+        a.Pause()
+        b.ConnectDirect(shmsrc.output, recorder.input)
+        assert shmsrc.output.ConnectionMediaType() == SLOW
+        assert (sink.readers, sink.sent) == (0, 0)
+
+
+def test_a_caps_filter_builds_the_consumer_before_the_producer_runs(tmp_path: Path) -> None:
+    """With no shmsink there yet, a launch line whose caps filter after shmsrc gives the
+    whole type still builds (once shmsrc's wait is over) in that type; the stream then
+    flows from the producer started later."""
+    path = tmp_path / "video"
+    pipeline = parse_launch(
+        f"shmsrc socket-path={path} timeout=0.2 ! {CAPS} ! nullsink name=sink sync=false"
+    )
+    shmsrc, sink = pipeline.filters["shmsrc0"], pipeline.filters["sink"]
+    assert shmsrc.output.ConnectionMediaType() == I420
+    with FilterGraph(clock=None) as a, pipeline.graph as b:
+        _source, shmsink = producer(a, path, 5)
+        a.Run()
+        b.Run()
+        assert a.WaitForCompletion(WAIT_MS) == EC_COMPLETE
+        assert b.WaitForCompletion(WAIT_MS) == EC_COMPLETE
+        assert (sink.rendered, shmsink.sent, shmsink.readers) == (5, 5, 1)
+
+
+def test_caps_restrict_the_producers_type(tmp_path: Path) -> None:
+    """Partial caps that fit the producer's type connect in it; caps that do not fail the
+    connection with VFW_E_INVALIDMEDIATYPE naming both; other types than the producer's are
+    refused."""
+    path = tmp_path / "video"
+    with FilterGraph(clock=None) as a, FilterGraph(clock=None) as b:
+        producer(a, path, 3)
+        a.Pause()
+        narrowed = ShmSource(socket_path=path, caps="video/x-raw,format=I420")
+        assert narrowed.output.EnumMediaTypes() == [I420]
+        assert narrowed.output.QueryAccept(I420)
+        assert not narrowed.output.QueryAccept(video_type("I420", 32, 24))
+        assert not narrowed.output.QueryAccept(video_type("NV12", WIDTH, HEIGHT))
+        wrong = ShmSource(socket_path=path, caps="video/x-raw,format=NV12")
+        recorder = Recorder()
+        b.AddFilter(wrong, "wrong")
+        b.AddFilter(recorder, "recorder")
+        with pytest.raises(VfwInvalidMediaTypeError) as caught:
+            b.ConnectDirect(wrong.output, recorder.input)
+        assert str(caught.value).endswith(
+            f"wrong: the shmsink at {path} sends "
+            "video/x-raw,format=I420,width=64,height=48,framerate=25/1, which does not fit "
+            "caps=video/x-raw,format=NV12"
+        )
+        assert not wrong.output.is_connected()
+
+
+def test_the_type_is_asked_again_after_a_disconnect(tmp_path: Path) -> None:
+    """shmsrc keeps the type it was told while connected; disconnected, it asks again and
+    sees a restarted producer's new type."""
+    path = tmp_path / "video"
+    with FilterGraph(clock=None) as b:
+        with FilterGraph(clock=None) as a:
+            producer(a, path, 3)
+            a.Pause()
+            shmsrc, recorder = consumer(b, path, caps=None)
+            assert shmsrc.output.ConnectionMediaType() == I420
+        with FilterGraph(clock=None) as a:
+            producer(a, path, 3, media_type=SLOW)
+            a.Pause()
+            assert shmsrc.output.EnumMediaTypes() == [I420]  # connected: what it was told
+            b.Disconnect(shmsrc.output)
+            b.Disconnect(recorder.input)
+            assert shmsrc.output.EnumMediaTypes() == [SLOW]
+
+
+def test_a_connection_asking_the_type_is_answered_while_a_reader_is_served(
+    tmp_path: Path,
+) -> None:
+    """While one reader is served, a shmsrc learning the type is answered at once (not
+    queued behind the reader), takes nothing, and is not counted as a reader."""
+    path = tmp_path / "video"
+    with FilterGraph(clock=None) as a:
+        _source, sink = producer(a, path, 4)
+        a.Run()
+        with SampleReceiver(connect(path, timeout=5)) as reader:
+            first = reader.receive(timeout=5)
+            assert first is not None
+            learner = ShmSource(socket_path=path, timeout=5.0)
+            assert learner.output.EnumMediaTypes() == [I420]
+            assert sink.readers == 1
+            got = [index_of(first.GetPointer())]
+            first.Release()
+            for sample in reader:
+                with sample:
+                    got.append(index_of(sample.GetPointer()))
+        assert a.WaitForCompletion(WAIT_MS) == EC_COMPLETE
+        assert got == [0, 1, 2, 3]
+        assert (sink.sent, sink.readers, sink.reclaimed) == (4, 1, 0)
+
+
+def test_a_reader_greeted_before_a_type_change_is_told_the_new_type(tmp_path: Path) -> None:
+    """A reader that waited its turn while the stream's type changed gets the new type on
+    its first sample; the reader served at the change got it on the changing sample."""
+    path = tmp_path / "video"
+
+    class Changing(FrameSource):
+        def FillBuffer(self, sample: Any) -> bool:
+            index = self.index
+            more = super().FillBuffer(sample)
+            if more and index == 2:
+                sample.SetMediaType(SLOW)
+            return more
+
+    with FilterGraph(clock=None) as a:
+        sink = ShmSink(socket_path=path)
+        a.connect_chain(Changing(8), sink)
+        a.Pause()
+        first = SampleReceiver(connect(path, timeout=5))
+        wait_until(lambda: sink.readers == 1)
+        second = SampleReceiver(connect(path, timeout=5))
+        assert second.handshake(timeout=5) == I420
+        a.Run()
+        with first:
+            types = []
+            for _ in range(3):
+                sample = first.receive(timeout=5)
+                assert sample is not None
+                with sample:
+                    types.append(sample.GetMediaType())
+        assert types == [None, None, SLOW]
+        with second:
+            told = []
+            for sample in second:
+                with sample:
+                    told.append(sample.GetMediaType())
+        assert a.WaitForCompletion(WAIT_MS) == EC_COMPLETE
+        assert told[0] == SLOW
+        assert told[1:] == [None] * (len(told) - 1)
+        assert sink.readers == 2
+
+
 def test_shmsrc_gives_up_connecting_after_its_timeout(tmp_path: Path) -> None:
     """With nothing listening, shmsrc retries for ``timeout`` seconds, then aborts with
     VFW_E_TIMEOUT."""
@@ -455,8 +792,9 @@ def test_registered_names_and_properties(tmp_path: Path) -> None:
 
 
 def test_shmsrc_offers_the_caps_type_and_takes_any_full_type() -> None:
-    """shmsrc offers the type its caps fix; without caps it offers nothing and accepts any
-    fully specified type; partial caps restrict what it accepts."""
+    """With no socket-path to ask, shmsrc offers the type its caps fix; without caps it
+    offers nothing and accepts any fully specified type; partial caps restrict what it
+    accepts."""
     fixed = ShmSource(caps=CAPS)
     assert fixed.output.EnumMediaTypes() == [I420]
     assert fixed.output.QueryAccept(I420)
@@ -478,6 +816,7 @@ def test_shmsrc_offers_the_caps_type_and_takes_any_full_type() -> None:
 CHILD = textwrap.dedent(
     """
     import json, sys, zlib
+    from dshow_alloc.caps import caps_of
     from dshow_alloc.elements import CollectingRenderer
     from dshow_alloc.graph import FilterGraph
     from dshow_alloc.registry import make_filter
@@ -491,8 +830,9 @@ CHILD = textwrap.dedent(
             self.kinds.append(type(sample.PeekMemory(0)).__name__)
 
     path, caps = sys.argv[1], sys.argv[2]
+    props = {"socket-path": path, "timeout": 20.0, **({"caps": caps} if caps else {})}
     with FilterGraph(clock=None) as graph:
-        src = make_filter("shmsrc", **{"socket-path": path, "caps": caps, "timeout": 20.0})
+        src = make_filter("shmsrc", **props)  # without caps: asks the producer its type
         checker = Checker()
         graph.connect_chain(src, checker)
         graph.Run()
@@ -503,18 +843,21 @@ CHILD = textwrap.dedent(
             "times": checker.times,
             "kinds": checker.kinds,
             "read_only": checker.read_only,
+            "caps": caps_of(src.output.ConnectionMediaType()),
         }))
     """
 )
 
 
-def test_frames_cross_to_another_process(tmp_path: Path) -> None:
-    """A child process running shmsrc gets every frame, with its bytes and times, mapped
-    from this process's memory; every sample comes home."""
+@pytest.mark.parametrize("caps", [CAPS, ""], ids=["caps", "no-caps"])
+def test_frames_cross_to_another_process(tmp_path: Path, caps: str) -> None:
+    """A child process running shmsrc (with caps, or learning the type from this process)
+    gets every frame, with its bytes and times, mapped from this process's memory; every
+    sample comes home."""
     path = tmp_path / "video"
     env = dict(os.environ, PYTHONPATH=str(REPO))
     child = subprocess.Popen(
-        [sys.executable, "-c", CHILD, os.fspath(path), CAPS],
+        [sys.executable, "-c", CHILD, os.fspath(path), caps],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -539,3 +882,4 @@ def test_frames_cross_to_another_process(tmp_path: Path) -> None:
     assert [tuple(t) for t in report["times"]] == times(8)
     assert report["kinds"] == ["ReceivedMemory"] * 8
     assert report["read_only"] == [True] * 8
+    assert report["caps"] == CAPS

@@ -1,12 +1,14 @@
 """``shmsink`` and ``shmsrc``: the zero-copy path between two processes' graphs.
 
 One process runs ``... ! shmsink socket-path=/tmp/video``; another runs ``shmsrc
-socket-path=/tmp/video caps=video/x-raw,format=I420,width=640,height=360 ! ...``. The frames
-do not travel: ``shmsink`` makes its upstream fill samples in ``"SharedMemory"`` (memfd)
-blocks, and sends each sample's header over the Unix socket with `dshow_alloc.ipc`; ``shmsrc``
-maps the same pages read-only and delivers them as its own samples. A sample stays out of the
-producer's pool until the consumer's graph releases it, so a slow consumer paces the
-producer just as a slow renderer would in one graph.
+socket-path=/tmp/video ! ...``, with no caps to type: shmsrc asks the sink for the stream's
+type. The frames do not travel: ``shmsink`` makes its upstream fill samples in
+``"SharedMemory"`` (memfd) blocks, and sends each sample's header over the Unix socket with
+`dshow_alloc.ipc`; ``shmsrc`` maps the same pages read-only and delivers them as its own
+samples, with their times, flags (sync point, discontinuity, preroll, ...) and metas
+(``VIDEO_META`` and any whose fields are plain data). A sample stays out of the producer's pool
+until the consumer's graph releases it, so a slow consumer paces the producer just as a slow
+renderer would in one graph.
 
 shmsink
     Creates the socket file at ``socket-path`` when it leaves Stopped (a stale socket file
@@ -19,15 +21,22 @@ shmsink
     allocator, a filter with its own pool) is copied into a shared pool of the sink's own and
     counted in ``copies``.
 
-    *Readers.* One reader at a time (GStreamer's shmsink serves several): a second reader's
-    connection waits in the socket's backlog until the first one leaves, then it is served
-    from the next sample on. The first sample each reader gets carries the connection's media
-    type (``SetMediaType``) so that ``shmsrc`` can check its ``caps`` against it.
+    *Connections.* Every connection is greeted at once with the stream's media type (its
+    input connection's type; after a type change, the new one), and is sent no sample until
+    it asks for them (`dshow_alloc.ipc`'s READY). One that leaves without asking (a
+    ``shmsrc`` learning the type while its graph is built, or one refusing the type) has
+    taken nothing: the next reader gets the stream from where it is. Up to 8 connections
+    wait at a time; more are closed at once.
 
-    *wait-for-connection* (default true, as GStreamer's): while no reader is connected, the
-    sample waits (and upstream with it), until a reader connects, the graph stops or a flush
-    begins; so the producer neither starts before its reader nor loses frames. False drops
-    the samples that arrive while nobody reads (``dropped`` counts them).
+    *Readers.* One reader at a time (GStreamer's shmsink serves several): the first
+    connection that asks for samples is served; one that asks while another is served waits
+    until that one leaves, then it is served from the next sample on. ``readers`` counts the
+    readers served, not the connections that only asked the type.
+
+    *wait-for-connection* (default true, as GStreamer's): while no reader is served, the
+    sample waits (and upstream with it), until a reader asks for samples, the graph stops or
+    a flush begins; so the producer neither starts before its reader nor loses frames. False
+    drops the samples that arrive while nobody reads (``dropped`` counts them).
 
     *A reader that goes away mid-stream* (closes, crashes): the samples it held come home to
     their pool (``reclaimed`` counts them), and the sink carries on as it does before the
@@ -36,18 +45,32 @@ shmsink
 
     *End of stream*: every sample was sent; the sink waits (up to 5 s) until the reader has
     released them, then closes the connection, which the reader sees as its end of stream,
-    and only then reports EC_COMPLETE. A reader connecting after that sees end of stream at
-    once.
+    and only then reports EC_COMPLETE. A reader asking for samples after that sees end of
+    stream at once (the type is still announced).
 
 shmsrc
-    Connects to ``socket-path`` when streaming starts, retrying for up to ``timeout`` seconds
-    while nothing listens there yet (then EC_ERRORABORT with VFW_E_TIMEOUT); the same
-    ``timeout`` bounds the wait for each sample (0: no limit). Like GStreamer's shmsrc it
-    cannot know the stream's type before it connects, so the type comes from ``caps`` or
-    from a caps filter after it in a launch line; its output takes any fully specified type
-    (that fits ``caps`` when set). The first sample from the sink carries the producer's type:
-    one that does not fit, or a video frame whose size differs from the type's, stops the
-    stream with EC_ERRORABORT (VFW_E_INVALIDMEDIATYPE) saying both types.
+    *The type comes from the producer.* When its output pin connects (graph build time),
+    shmsrc asks the shmsink at ``socket-path`` for the stream's type: it connects, reads the
+    type from the greeting and leaves without taking a sample, waiting up to ``timeout``
+    seconds for the sink to appear (then the connection fails with VFW_E_TIMEOUT, naming
+    the path). The answer is kept until the output pin is disconnected; after a failed
+    attempt, the next ones look once without waiting. Its output offers that type and
+    accepts the types that fit it (a caps filter after shmsrc in a launch line narrows it;
+    one that does not fit fails the link). ``caps`` still restricts: a type from the sink
+    that does not fit them fails the connection with VFW_E_INVALIDMEDIATYPE naming both;
+    caps that fix a whole type (``video/x-raw,format=I420,width=640,height=360``) are the
+    type without asking, so the consumer's graph can be built before the producer runs; so
+    can a whole type given to the connection (a caps filter after shmsrc) while the sink is
+    not there, once the wait for it is over.
+
+    *Streaming.* It connects again when streaming starts, retrying for up to ``timeout``
+    seconds while nothing listens there yet (then EC_ERRORABORT with VFW_E_TIMEOUT); the same
+    ``timeout`` bounds the wait for each sample (0: no limit). Before asking for samples it
+    checks the sink's type against its output's: one that does not fit (the producer was
+    restarted with another size) stops the stream with EC_ERRORABORT (VFW_E_INVALIDMEDIATYPE)
+    saying both types, having taken nothing from the sink, so the next reader still gets every
+    frame. A sample carrying another type later (a type change that does not fit), or a video
+    frame whose size differs from the type's, stops the stream the same way.
 
     *Zero copy.* The samples it delivers are the received ones, whose memory is the
     producer's (`dshow_alloc.ipc.ReceivedMemory`, mapped read-only). They are marked
@@ -55,7 +78,10 @@ shmsrc
     so an in-place filter downstream copies into its own allocator's samples instead of
     writing (``copies`` on that filter). The allocator the output pin negotiates is never
     filled: it exists to tell downstream the sample size (the connection type's sample size;
-    one second for audio), which is what a filter that copies sizes its own samples by.
+    one second for audio), which is what a filter that copies sizes its own samples by. Its
+    statistics (the run report's allocator row) are those of the samples received: ``made``
+    counts the producer's memory blocks mapped, ``served`` the samples delivered, ``waits``
+    and ``blocked_seconds`` the waits for the producer's next sample.
 
     When the sink ends the stream (or its process exits), ``shmsrc`` delivers end of stream.
 """
@@ -81,6 +107,7 @@ from dshow_alloc.filters import (
     size_allocator,
 )
 from dshow_alloc.hresult import (
+    COMError,
     VfwInvalidMediaTypeError,
     VfwNotCommittedError,
     VfwNotConnectedError,
@@ -111,6 +138,10 @@ _COPY_BUFFERS = 4
 """Samples in shmsink's own shared pool, for the samples it has to copy."""
 _FALLBACK_BUFFER_SIZE = 65536
 """shmsrc's allocator sample size for a type that gives none."""
+_MAX_PENDING = 8
+"""Connections shmsink keeps while they have not asked for samples, or wait their turn."""
+_DECIDING_POLL = 0.01
+"""Seconds between shmsink's looks at a connection that has not asked for samples yet."""
 
 
 class _FlushingError(Exception):
@@ -158,8 +189,9 @@ class ShmSink(_SocketPath, HoldsResource, RendererFilter, Element):
 
     Counters, reset when the filter leaves Stopped: ``sent`` (samples sent, also
     ``rendered``), ``dropped`` (no reader, wait-for-connection false), ``copies`` (samples
-    that were not shared memory), ``readers`` (connections served) and ``reclaimed`` (samples
-    taken back from readers that went away or did not release them in time).
+    that were not shared memory), ``readers`` (readers served: connections that asked for
+    samples) and ``reclaimed`` (samples taken back from readers that went away or did not
+    release them in time).
     """
 
     Properties = _SinkProperties
@@ -174,8 +206,7 @@ class ShmSink(_SocketPath, HoldsResource, RendererFilter, Element):
         self._cond = threading.Condition()  # guards the fields below; never held while waiting
         self._listener: Listener | None = None  # on anything but a condition wait
         self._accept_thread: threading.Thread | None = None
-        self._sender: SampleSender | None = None
-        self._typed: SampleSender | None = None  # the reader that got the media type
+        self._sender: SampleSender | None = None  # the reader served (it asked for samples)
         self._closing = False
         self._ended = False
         self._waiting = False
@@ -210,7 +241,6 @@ class ShmSink(_SocketPath, HoldsResource, RendererFilter, Element):
         )
         with self._cond:
             self._closing = self._ended = False
-            self._typed = None
             self._listener, self._accept_thread = listener, thread
         self.sent = self.dropped = self.copies = self.readers = self.reclaimed = 0
         thread.start()
@@ -245,31 +275,73 @@ class ShmSink(_SocketPath, HoldsResource, RendererFilter, Element):
     # -- readers -------------------------------------------------------------------------------
 
     def _accept_loop(self, listener: Listener) -> None:
-        """The accept thread: serve the next reader whenever none is connected."""
-        while True:
-            with self._cond:
-                while not self._closing and self._sender is not None and self._sender.connected:
-                    self._cond.wait(_POLL)  # a reader leaving is noticed at the next look
-                if self._closing:
-                    return
-            try:
-                sock = listener.accept(timeout=_POLL)
-            except VfwTimeoutError:
-                continue
-            except VfwNotConnectedError:
-                return  # the listener was closed: Stop
-            except Exception as exc:
-                log.warning("%s: a reader could not connect: %s", self.name, exc)
-                continue
-            self._adopt(sock)
-
-    def _adopt(self, sock: Any) -> None:
+        """The accept thread: greet every connection with the stream's type, and serve the
+        first one that asks for samples whenever no reader is served."""
+        pending: list[SampleSender] = []  # greeted, not served; only this thread touches it
         try:
-            sender = SampleSender(sock, name=f"{self.name} sender")
+            while True:
+                with self._cond:
+                    if self._closing:
+                        return
+                self._serve_pending(pending)
+                deciding = any(sender.connected and not sender.ready for sender in pending)
+                try:
+                    sock = listener.accept(timeout=_DECIDING_POLL if deciding else _POLL)
+                except VfwTimeoutError:
+                    continue
+                except VfwNotConnectedError:
+                    return  # the listener was closed: Stop
+                except Exception as exc:
+                    log.warning("%s: a reader could not connect: %s", self.name, exc)
+                    continue
+                sender = self._greet(sock, len(pending))
+                if sender is not None:
+                    pending.append(sender)
+        finally:
+            for sender in pending:
+                sender.close(timeout=0)
+
+    def _greet(self, sock: Any, waiting: int) -> SampleSender | None:
+        """A sender on ``sock`` that announced the stream's type; None when refused."""
+        if waiting >= _MAX_PENDING:
+            log.warning("%s: %d connections wait already; one more closed", self.name, waiting)
+            sock.close()
+            return None
+        try:
+            media_type = self.input.ConnectionMediaType()
+        except VfwNotConnectedError:
+            media_type = None
+        try:
+            try:
+                return SampleSender(sock, name=f"{self.name} sender", media_type=media_type)
+            except ValueError as exc:  # the type cannot cross (InvalidArgError)
+                log.warning("%s: the stream's type is not announced: %s", self.name, exc)
+                return SampleSender(sock, name=f"{self.name} sender")
         except Exception as exc:
             sock.close()
             log.warning("%s: a reader's connection failed: %s", self.name, exc)
+            return None
+
+    def _serve_pending(self, pending: list[SampleSender]) -> None:
+        """Close the connections that left without asking for samples (they took none);
+        serve the first that asked, when no reader is served."""
+        for sender in [sender for sender in pending if not sender.connected]:
+            pending.remove(sender)
+            log.debug("%s: process %d left without asking for samples", self.name, sender.peer_pid)
+            sender.close(timeout=0)
+        with self._cond:
+            ended = self._ended
+            busy = self._sender is not None and self._sender.connected
+        if busy:
             return
+        for sender in [sender for sender in pending if sender.ready]:
+            pending.remove(sender)
+            self._adopt(sender)
+            if not ended:
+                return  # the others wait for this reader to leave
+
+    def _adopt(self, sender: SampleSender) -> None:
+        """Serve ``sender``, which asked for samples."""
         with self._cond:
             refused = self._closing or self._ended
             old = None
@@ -381,11 +453,18 @@ class ShmSink(_SocketPath, HoldsResource, RendererFilter, Element):
                 copy.Release()
 
     def _send(self, pin: BaseInputPin, sender: SampleSender, sample: MediaSample) -> None:
-        # The first sample a reader gets carries the stream's type, for shmsrc to check. The
-        # type is put on the sample only while send() reads it.
-        tag = self._typed is not sender and sample.GetMediaType() is None
+        # A reader greeted with another type than the stream's now (the type changed while it
+        # waited its turn) gets the type on its next sample, put on it only while send() reads
+        # it. Hot path: usually the very object it was told.
+        told, current = sender.media_type, pin.ConnectionMediaType()
+        tag = (
+            told is not None
+            and told is not current
+            and told != current
+            and sample.GetMediaType() is None
+        )
         if tag:
-            sample.SetMediaType(pin.ConnectionMediaType())
+            sample.SetMediaType(current)
         try:
             while True:
                 try:
@@ -396,7 +475,6 @@ class ShmSink(_SocketPath, HoldsResource, RendererFilter, Element):
         finally:
             if tag:
                 sample.SetMediaType(None)
-        self._typed = sender
 
     def _copy(self, pin: BaseInputPin, sample: Any) -> MediaSample:
         """A copy of ``sample`` in a sample of the sink's shared pool (waiting for one)."""
@@ -486,10 +564,14 @@ class _SourceProperties:
         10.0,
         kind=float,
         minimum=0.0,
-        doc="seconds to keep trying to connect, and to wait for each sample (0: no limit)",
+        doc="seconds to wait for the shmsink (when the graph is built, to learn the type, and "
+        "when streaming starts) and for each sample (0: no limit)",
     )
     caps: str | None = prop(
-        None, kind=str, doc="the stream's type, e.g. video/x-raw,format=I420,width=64,height=48"
+        None,
+        kind=str,
+        doc="restrict the stream's type, e.g. video/x-raw,format=I420 (a whole type: the type, "
+        "without asking the shmsink)",
     )
 
 
@@ -504,6 +586,51 @@ def _fits(expected: MediaType, sent: MediaType) -> bool:
         return expected.matches(sent)
 
 
+class _ReceivedPool(MemAllocator):
+    """shmsrc's allocator: never filled (the samples delivered are the producer's memory,
+    mapped); it tells downstream the sample size. Its statistics are the received samples':
+    ``made`` counts the producer's memory blocks mapped, ``served`` the samples delivered,
+    ``waits`` and ``blocked_seconds`` the waits for the producer's next sample."""
+
+    __slots__ = ("_blocks", "_delivered", "_idle", "_stalls")
+
+    def __init__(self, *, name: str) -> None:
+        super().__init__(name=name)
+        self._blocks = 0
+        self._delivered = 0
+        self._stalls = 0
+        self._idle = 0.0
+
+    def note(self, new_blocks: int, waited: float | None) -> None:
+        """One sample received: ``new_blocks`` newly mapped, after a wait of ``waited``
+        seconds (None: it was there already)."""
+        self._blocks += new_blocks
+        self._delivered += 1
+        if waited is not None:
+            self._stalls += 1
+            self._idle += waited
+
+    @property
+    def made(self) -> int:
+        """The producer's memory blocks mapped (each once): its pool, as far as seen here."""
+        return self._blocks
+
+    @property
+    def served(self) -> int:
+        """Samples received and handed downstream."""
+        return self._delivered
+
+    @property
+    def waits(self) -> int:
+        """Times the streaming thread waited for the producer's next sample."""
+        return self._stalls
+
+    @property
+    def blocked_seconds(self) -> float:
+        """Seconds it waited for them in all."""
+        return self._idle
+
+
 class _ShmStream(SourceStream):
     """shmsrc's output pin: its streaming thread delivers the received samples themselves."""
 
@@ -512,7 +639,12 @@ class _ShmStream(SourceStream):
     def __init__(self, filter: ShmSource) -> None:
         super().__init__(filter, "Output")
         self._receiver: SampleReceiver | None = None
+        self._mapped = 0  # the receiver's mappings already counted in the pool
         self._last = 0.0  # when the last sample arrived (monotonic seconds)
+
+    def InitAllocator(self) -> Any:
+        """A `_ReceivedPool`: its statistics are those of the samples received."""
+        return _ReceivedPool(name=f"{self._filter.name}.{self.name}")
 
     def DecideAllocator(self, input_pin: Any) -> Any:
         """An allocator of our own, given to downstream read-only: the samples delivered are
@@ -542,21 +674,26 @@ class _ShmStream(SourceStream):
     def next_sample(self) -> Any | None:
         """The next sample the sink sends, itself (connecting on the first call); None when
         the sink ended the stream or the pin is stopping. No sample for ``timeout`` seconds
-        raises VFW_E_TIMEOUT; a sample of another type VFW_E_INVALIDMEDIATYPE."""
+        raises VFW_E_TIMEOUT; a sink or a sample of another type VFW_E_INVALIDMEDIATYPE."""
         source, stopping = self._filter, self._stopping
         receiver = self._receiver
         if receiver is None:
-            receiver = source.connect_to_sink(stopping)
+            receiver = source.connect_to_sink(stopping, self.ConnectionMediaType())
             if receiver is None:
-                return None  # stopping
-            self._receiver = receiver
+                return None  # stopping, or the sink closed before greeting
+            self._receiver, self._mapped = receiver, 0
             self._last = time.monotonic()
         limit = source.props.timeout
+        waited_since: float | None = None
         while not stopping.is_set():
             try:
-                sample = receiver.receive(timeout=_POLL)
+                # First a look (the sample is often there already), then waits of _POLL.
+                sample = receiver.receive(timeout=0 if waited_since is None else _POLL)
             except VfwTimeoutError:
-                if limit and time.monotonic() - self._last >= limit:
+                now = time.monotonic()
+                if waited_since is None:
+                    waited_since = now
+                elif limit and now - self._last >= limit:
                     raise VfwTimeoutError(
                         message=f"{source.name}: no sample from {source.socket_path} for {limit} s"
                     ) from None
@@ -569,13 +706,19 @@ class _ShmStream(SourceStream):
             except BaseException:
                 sample.Release()
                 raise
+            pool = self._allocator
+            if isinstance(pool, _ReceivedPool):
+                mapped = receiver.mapped
+                waited = None if waited_since is None else self._last - waited_since
+                pool.note(mapped - self._mapped, waited)
+                self._mapped = mapped
             return sample
         return None
 
 
 class ShmSource(_SocketPath, SourceFilter, Element):
     """``shmsrc``: delivers the samples a ``shmsink`` in another process sends, without
-    copying them (see the module docstring)."""
+    copying them, in the type the sink announces (see the module docstring)."""
 
     Properties = _SourceProperties
     description = "Receives samples from a shmsink in another process, without a copy"
@@ -586,6 +729,10 @@ class ShmSource(_SocketPath, SourceFilter, Element):
         caps = Caps.parse(self.props.caps) if self.props.caps is not None else None
         self._caps = caps
         self._caps_type = caps.media_type() if caps is not None else None
+        # What the sink announced, kept until the output pin disconnects (_asked: known).
+        self._announced: MediaType | None = None
+        self._asked = False
+        self._ask_error: COMError | None = None  # the last attempt's failure
         super().__init__(name=name, media_type=self._caps_type, buffers=1)
         self.remove_pin(self.output)
         self.output: _ShmStream = self.add_pin(_ShmStream(self))
@@ -600,16 +747,94 @@ class ShmSource(_SocketPath, SourceFilter, Element):
         """Not used: the streaming thread delivers the received samples themselves."""
         return False
 
+    # -- the type ------------------------------------------------------------------------------
+
+    def sink_media_type(self) -> MediaType | None:
+        """The type the shmsink at ``socket-path`` announces (None: none, or no
+        ``socket-path``), asked once and kept until the output pin disconnects.
+
+        Waits up to ``timeout`` seconds for the sink to appear (after a failed attempt, the
+        next ones look once without waiting). Raises VfwTimeoutError when it does not, and
+        VfwInvalidMediaTypeError for a type that does not fit ``caps``.
+        """
+        path = self.props.socket_path
+        if path is None:
+            return None
+        if not self._asked:
+            self._announced = self._ask(path)
+            self._asked = True
+        announced = self._announced
+        if announced is not None and self._caps is not None and not self._caps.matches(announced):
+            raise VfwInvalidMediaTypeError(
+                message=f"{self.name}: the shmsink at {path} sends {caps_of(announced)}, which "
+                f"does not fit caps={self.props.caps}"
+            )
+        return announced
+
+    def _ask(self, path: Path) -> MediaType | None:
+        """Connect, read the type from the sink's greeting, and leave without asking for
+        samples (the sink sends none)."""
+        limit = self.props.timeout or None
+        retry = self._ask_error is None
+        try:
+            try:
+                sock = connect(path, timeout=limit if retry else 0)
+            except VfwTimeoutError:
+                waited = f"after {limit} s" if retry else "(looked once; nor was it before)"
+                raise VfwTimeoutError(
+                    message=f"{self.name}: nothing listens at {path} {waited}, so the stream's "
+                    "type is unknown: run the shmsink's graph first, or give shmsrc caps= the "
+                    "whole type"
+                ) from None
+            receiver = SampleReceiver(sock, start=False)
+            try:
+                announced = receiver.handshake(timeout=limit)
+            except COMError as exc:
+                raise type(exc)(
+                    message=f"{self.name}: the shmsink at {path} did not announce its type "
+                    f"({exc.message})"
+                ) from None
+            finally:
+                receiver.close()
+        except COMError as exc:
+            self._ask_error = exc
+            raise
+        self._ask_error = None
+        log.info("%s: the shmsink at %s sends %s", self.name, path, _caps_or_none(announced))
+        return announced
+
     def GetMediaType(self, position: int) -> MediaType | None:
-        """The type ``caps`` describes, when it fixes one; nothing otherwise (a caps filter
-        after shmsrc gives the type)."""
-        return self._caps_type if position == 0 else None
+        """The type ``caps`` fix when they fix a whole one; else the type the shmsink
+        announces (`sink_media_type`)."""
+        if position != 0:
+            return None
+        if self._caps_type is not None:
+            return self._caps_type
+        return self.sink_media_type()
 
     def check_media_type(self, pin: BasePin, media_type: MediaType) -> bool:
-        """Any fully specified type, that fits ``caps`` when set."""
+        """A fully specified type that fits ``caps`` when set, and the type the shmsink
+        announces (unless ``caps`` fix the type). When the sink cannot be asked (not
+        there), the type is taken as given: streaming checks it against the sink's."""
         if media_type.is_partially_specified():
             return False
-        return self._caps is None or self._caps.matches(media_type)
+        if self._caps is not None and not self._caps.matches(media_type):
+            return False
+        if self._caps_type is None:
+            try:
+                announced = self.sink_media_type()
+            except (VfwTimeoutError, VfwNotConnectedError):
+                return True
+            if announced is not None and not _fits(media_type, announced):
+                return False
+        return True
+
+    def break_connect(self, pin: BasePin) -> None:
+        """A connection of the output pin ends: the next one asks the sink for its type
+        again."""
+        if pin.is_connected():
+            self._asked, self._announced = False, None
+        super().break_connect(pin)
 
     def DecideBufferSize(self, allocator: Any, request: AllocatorProperties) -> None:
         """One sample of the type's size (one second for audio): the size filters that copy
@@ -622,27 +847,66 @@ class ShmSource(_SocketPath, SourceFilter, Element):
         wanted = AllocatorProperties(1, request.buffer_size, request.align, request.prefix)
         size_allocator(allocator, wanted, buffers=1, buffer_size=size)
 
-    def connect_to_sink(self, stopping: threading.Event) -> SampleReceiver | None:
-        """Connect to ``socket-path``, retrying for ``timeout`` seconds (VfwTimeoutError
-        after); None when ``stopping`` is set first."""
+    # -- streaming -----------------------------------------------------------------------------
+
+    def connect_to_sink(
+        self, stopping: threading.Event, expected: MediaType
+    ) -> SampleReceiver | None:
+        """Connect to ``socket-path`` (retrying for ``timeout`` seconds), check the type the
+        sink announces against ``expected`` and ask for samples. None when ``stopping`` is set
+        first, or when the sink closes before greeting (its stream is over).
+
+        Raises:
+            VfwTimeoutError: nothing listens there, or the sink did not greet, in time.
+            VfwInvalidMediaTypeError: the sink's type does not fit ``expected``; the
+                connection was closed before asking for a sample, so the sink sent none.
+        """
         path = self.props.socket_path
         limit = self.props.timeout
         deadline = time.monotonic() + limit if limit else None
-        while not stopping.is_set():
+        receiver: SampleReceiver | None = None
+        while receiver is None and not stopping.is_set():
             left = _POLL if deadline is None else max(0.0, min(_POLL, deadline - time.monotonic()))
             try:
-                sock = connect(path, timeout=left)
+                receiver = SampleReceiver(connect(path, timeout=left), start=False)
             except VfwTimeoutError:
                 if deadline is not None and time.monotonic() >= deadline:
                     raise VfwTimeoutError(
                         message=f"{self.name}: nothing listens at {path} after {limit} s "
                         "(is the shmsink's graph running?)"
                     ) from None
-                continue
-            receiver = SampleReceiver(sock)
-            log.info("%s: connected to process %d", self.name, receiver.peer_pid)
-            return receiver
-        return None
+        try:
+            while receiver is not None and not stopping.is_set():
+                try:
+                    announced = receiver.handshake(timeout=_POLL)
+                except VfwTimeoutError:
+                    if deadline is not None and time.monotonic() >= deadline:
+                        raise VfwTimeoutError(
+                            message=f"{self.name}: the shmsink at {path} did not greet within "
+                            f"{limit} s"
+                        ) from None
+                    continue
+                except VfwNotConnectedError:
+                    log.info("%s: the shmsink at %s closed before greeting", self.name, path)
+                    break
+                if announced is not None and not _fits(expected, announced):
+                    raise self._mismatch(announced, expected)
+                receiver.start()
+                log.info("%s: connected to process %d", self.name, receiver.peer_pid)
+                result, receiver = receiver, None
+                return result
+            return None
+        finally:
+            if receiver is not None:
+                receiver.close()  # it asked for nothing: the sink sent nothing
+
+    def _mismatch(self, sent: MediaType, expected: MediaType) -> VfwInvalidMediaTypeError:
+        return VfwInvalidMediaTypeError(
+            message=f"{self.name}: the producer sends {caps_of(sent)}, but this shmsrc's "
+            f"output is {caps_of(expected)}; build the graph again while the producer runs "
+            "(shmsrc takes its type), or give shmsrc caps= (or the caps filter after it) the "
+            "producer's type"
+        )
 
     def check_sample(self, sample: Any, expected: MediaType) -> None:
         """Refuse a sample that does not belong to the connection type ``expected``
@@ -650,11 +914,7 @@ class ShmSource(_SocketPath, SourceFilter, Element):
         sent = sample.GetMediaType()
         if sent is not None:
             if not _fits(expected, sent):
-                raise VfwInvalidMediaTypeError(
-                    message=f"{self.name}: the producer sends {caps_of(sent)}, but this "
-                    f"shmsrc's output is {caps_of(expected)}; give shmsrc caps= (or the caps "
-                    "filter after it) the producer's type"
-                )
+                raise self._mismatch(sent, expected)
             sample.SetMediaType(None)  # the connection type already says it
         length = sample.GetActualDataLength()
         if (
@@ -673,3 +933,8 @@ class ShmSource(_SocketPath, SourceFilter, Element):
                 message=f"{self.name}: {length} bytes of audio is not whole frames of "
                 f"{wave.block_align} bytes ({caps_of(expected)}); check shmsrc's caps"
             )
+
+
+def _caps_or_none(media_type: MediaType | None) -> str:
+    """``caps_of(media_type)``, or ``"no type"``."""
+    return "no type" if media_type is None else caps_of(media_type)
