@@ -18,17 +18,20 @@ import attrs
 from dshow_alloc.allocator import MemAllocator
 from dshow_alloc.bench_gst import gst_peer_rate
 from dshow_alloc.bench_ipc import bench_queue, bench_shared_memory
-from dshow_alloc.elements import NullRenderer
-from dshow_alloc.filters import SourceFilter, TransInPlaceFilter
+from dshow_alloc.elements import NullRenderer, QueueFilter
+from dshow_alloc.filters import LiveSource, RendererFilter, SourceFilter, TransInPlaceFilter
 from dshow_alloc.graph import FilterGraph
 from dshow_alloc.structs import EC_COMPLETE, AllocatorProperties
 
 __all__ = [
     "GST_PEER",
+    "LIVE",
     "PIXEL_BARE",
     "PIXEL_COST",
     "PIXEL_PIPELINE",
     "BenchResult",
+    "LiveRun",
+    "bench_live_leaky",
     "format_table",
     "run_benchmarks",
 ]
@@ -199,6 +202,111 @@ def bench_graph_chain(count: int, repeat: int) -> float:
     return best
 
 
+class _LiveCounter(LiveSource):
+    """A live source of ``count`` 64-byte samples, one every ``period`` (100 ns units),
+    each made when the graph clock reaches its time."""
+
+    def __init__(self, count: int, period: int) -> None:
+        super().__init__(buffer_size=64, buffers=1)
+        self.count, self.period = count, period
+        self.made = 0
+
+    def capture_latency(self) -> int:
+        return self.period
+
+    def FillBuffer(self, sample: Any) -> bool:
+        made = self.made
+        if made == self.count:
+            return False
+        start = made * self.period
+        if not self.wait_for_capture(start):
+            return False
+        sample.SetTime(start, start + self.period)
+        self.made = made + 1
+        return True
+
+
+class _SlowRenderer(RendererFilter):
+    """Takes ``work`` seconds a sample (a sleep: a renderer that cannot keep up) and records
+    how long after its capture each sample reached it (100 ns units)."""
+
+    def __init__(self, work: float) -> None:
+        super().__init__(name="slow", sync=False)
+        self.work = work
+        self.latencies: list[int] = []
+
+    def DoRenderSample(self, sample: Any) -> None:
+        start, _stop = sample.GetTime()
+        self.latencies.append(self._clock.GetTime() - (self.start_time + start))
+        time.sleep(self.work)
+
+
+#: The name of the live rows (a suffix each).
+LIVE = "live 200/s -> queue leaky=downstream max-size-buffers=2 -> 12 ms renderer"
+
+
+@attrs.frozen
+class LiveRun:
+    """What `bench_live_leaky` saw."""
+
+    frames: int
+    """Samples the live source made."""
+    rendered: int
+    """Samples the renderer presented."""
+    dropped: int
+    """Samples the queue dropped."""
+    mean_latency: float
+    """Milliseconds from a presented sample's capture to its presentation, on average."""
+    max_latency: float
+    """The longest of those, in milliseconds."""
+
+
+def bench_live_leaky(frames: int, *, period: int = 50_000, work: float = 0.012) -> LiveRun:
+    """A live source (one sample every ``period``: 5 ms, 200/s) through ``queue
+    leaky=downstream max-size-buffers=2`` into a renderer that needs ``work`` seconds a
+    sample (12 ms: it takes about 40% of them), on the system clock: the queue drops what
+    the renderer cannot take, and the latency from capture to presentation stays bounded
+    (the queue keeps only the two newest samples, so the renderer never gets one older than
+    about two periods plus its wake-up). Checked, not measured: every sample made is
+    presented or dropped, and the source never waited for a sample (RuntimeError
+    otherwise)."""
+    source = _LiveCounter(frames, period)
+    queue = QueueFilter(max_size=2, leaky="downstream")
+    renderer = _SlowRenderer(work)
+    with FilterGraph() as graph:
+        graph.connect_chain(source, queue, renderer)
+        graph.Run()
+        if graph.WaitForCompletion(600_000) != EC_COMPLETE:
+            raise RuntimeError("the live benchmark graph did not complete")
+        waits = source.output.allocator.waits
+        graph.Stop()
+    delivered, rendered, dropped = source.output.delivered, renderer.rendered, queue.dropped
+    if delivered != frames or rendered + dropped != frames or waits:
+        raise RuntimeError(
+            f"{frames} made, {delivered} delivered, {rendered} rendered + {dropped} dropped, "
+            f"the source waited {waits} times for a sample"
+        )
+    latencies = renderer.latencies
+    return LiveRun(
+        frames,
+        rendered,
+        dropped,
+        sum(latencies) / len(latencies) / 10_000,
+        max(latencies) / 10_000,
+    )
+
+
+def _live_rows(quick: bool) -> list[BenchResult]:
+    run = bench_live_leaky(100 if quick else 600)
+    return [
+        BenchResult(f"{LIVE}: source frames", run.frames, "frames"),
+        BenchResult(f"{LIVE}: rendered", run.rendered, "frames"),
+        BenchResult(f"{LIVE}: dropped by the queue", run.dropped, "frames", "frames - rendered"),
+        BenchResult(f"{LIVE}: latency, mean", run.mean_latency, "ms"),
+        BenchResult(f"{LIVE}: latency, max", run.max_latency, "ms", "<= 40"),
+    ]
+
+
 def run_benchmarks(quick: bool = False) -> list[BenchResult]:
     """Run every benchmark; ``quick`` trades precision for time (for tests)."""
     number, repeat, handoffs = (20_000, 3, 20_000) if quick else (200_000, 7, 200_000)
@@ -232,6 +340,8 @@ def run_benchmarks(quick: bool = False) -> list[BenchResult]:
         BenchResult("1080p NV12 to another process, mp.Queue", queued, "frames/s"),
         BenchResult("ratio of the two above (ipc / mp.Queue)", shared / queued, "x", ">= 30"),
     ]
+    results += _live_rows(quick)
+    results += _ray_rows(quick, queued)
     results += _pixel_pipeline(quick)
     results += _av_file(quick)
     # The peer to beat, where Debian's GStreamer and PyGObject are installed (.ci/run does).
@@ -242,6 +352,15 @@ def run_benchmarks(quick: bool = False) -> list[BenchResult]:
             BenchResult("ratio graph / GStreamer peer", graph / peer, "x", ">= 1"),
         ]
     return results
+
+
+def _ray_rows(quick: bool, queued: float) -> list[BenchResult]:
+    """1080p frames from one Ray actor's graph to another's (`dshow_alloc.bench_ray`; none
+    without the ray extra)."""
+    from dshow_alloc.bench_ray import ray_rows
+
+    rows: list[BenchResult] = ray_rows(quick, queue_rate=queued)
+    return rows
 
 
 #: The names of the 1080p pixel-work rows.
@@ -303,7 +422,8 @@ def format_table(results: list[BenchResult]) -> str:
     """The results as an aligned text table."""
     rows = [("benchmark", "result", "unit", "target")]
     for result in results:
-        figure = f"{result.value:,.2f}" if result.unit == "x" else f"{result.value:,.0f}"
+        decimals = {"x": 2, "ms": 1}.get(result.unit, 0)
+        figure = f"{result.value:,.{decimals}f}"
         rows.append((result.name, figure, result.unit, result.target))
     widths = [max(len(row[col]) for row in rows) for col in range(4)]
     lines = []

@@ -88,33 +88,51 @@ def framerate_of(avg_time_per_frame: int) -> Fraction:
     return exact.limit_denominator(1000)
 
 
-def _parse_scalar(kind: str, text: str) -> Any:
+_KIND_NAMES = {"int": "an int", "fraction": "a fraction (30 or 30000/1001)"}
+
+
+def _parse_scalar(name: str, kind: str, text: str) -> Any:
     if kind == "int":
-        value = int(text)
+        try:
+            value = int(text)
+        except ValueError:
+            raise ValueError(f"{name} must be {_KIND_NAMES[kind]}, got {text!r}") from None
         if value <= 0:
-            raise ValueError(f"{text} is not a positive int")
+            raise ValueError(f"bad value for {name}: {text} is not a positive int")
         return value
     if kind == "fraction":
-        rate = Fraction(text)
+        try:
+            rate = Fraction(text)
+        except (ValueError, ZeroDivisionError):
+            raise ValueError(f"{name} must be {_KIND_NAMES[kind]}, got {text!r}") from None
         if rate <= 0:
-            raise ValueError(f"{text} is not a positive frame rate")
+            raise ValueError(f"bad value for {name}: {text} is not a positive frame rate")
         return rate
     known = VIDEO_FORMATS if kind == "video-format" else AUDIO_FORMATS
     if text not in known:
-        raise ValueError(f"{text!r} is not one of {', '.join(known)}")
+        raise ValueError(f"bad value for {name}: {text!r} is not one of {', '.join(known)}")
     return text
 
 
-def _parse_value(kind: str, text: str) -> Any:
+def _parse_value(name: str, kind: str, text: str) -> Any:
+    """One field's value; ValueError with a whole sentence naming the field."""
     if text.startswith("{") and text.endswith("}"):
         items = [item.strip() for item in text[1:-1].split(",")]
-        return tuple(_parse_scalar(kind, item) for item in items)
+        return tuple(_parse_scalar(name, kind, item) for item in items)
     if text.startswith("[") and text.endswith("]") and kind == "int":
-        low, high = (int(part) for part in text[1:-1].split(","))
+        parts = text[1:-1].split(",")
+        try:
+            low, high = (int(part) for part in parts)
+        except ValueError:
+            raise ValueError(
+                f"{name} must be a range [low,high] of two ints, got {text!r}"
+            ) from None
         if not 0 < low <= high:
-            raise ValueError(f"{text} is not a range of positive ints, low to high")
+            raise ValueError(
+                f"bad value for {name}: {text} is not a range of positive ints, low to high"
+            )
         return IntRange(low, high)
-    return _parse_scalar(kind, text)
+    return _parse_scalar(name, kind, text)
 
 
 def _split_fields(text: str) -> list[tuple[str, int]]:
@@ -149,6 +167,30 @@ def _pick(current: Any, wanted: Any) -> Any:
     if isinstance(wanted, IntRange):
         return min(max(current, wanted.low), wanted.high)
     return wanted
+
+
+def _values(value: Any) -> tuple[Any, ...] | IntRange:
+    return value if isinstance(value, tuple | IntRange) else (value,)
+
+
+def _common(first: Any, second: Any) -> Any:
+    """The values two caps allow for one field (None given: any value), as one value, a
+    tuple or a range; None when they have none in common."""
+    if first is None or second is None:
+        return second if first is None else first
+    a, b = _values(first), _values(second)
+    if isinstance(a, IntRange) and isinstance(b, IntRange):
+        low, high = max(a.low, b.low), min(a.high, b.high)
+        if low > high:
+            return None
+        return low if low == high else IntRange(low, high)
+    if isinstance(a, IntRange):
+        a, b = b, a
+    assert isinstance(a, tuple)
+    kept = tuple(value for value in a if value in b)
+    if not kept:
+        return None
+    return kept[0] if len(kept) == 1 else kept
 
 
 def _format_value(value: Any) -> str:
@@ -192,11 +234,11 @@ class Caps:
             if name in fields:
                 raise CapsError(f"field {name!r} given twice", offset)
             try:
-                fields[name] = _parse_value(allowed[name], value.strip())
-            except (ValueError, ZeroDivisionError) as exc:
+                fields[name] = _parse_value(name, allowed[name], value.strip())
+            except ValueError as exc:
                 at = offset + part.index("=") + 1
                 at += len(value) - len(value.lstrip())
-                raise CapsError(f"bad value for {name}: {exc}", at) from None
+                raise CapsError(str(exc), at) from None
         return cls(media, tuple(fields.items()))
 
     def get(self, name: str) -> Any:
@@ -247,6 +289,25 @@ class Caps:
         if any(values[name] is None for name in required):
             return None
         return _build(self.media, values)
+
+    def intersect(self, other: Caps) -> Caps | None:
+        """The caps a type must have to match both ``self`` and ``other``, or None when no
+        type can (another kind, or a field whose values have nothing in common):
+        ``video/x-raw,format={I420,NV12}`` and ``video/x-raw,format=I420,width=320`` give
+        ``video/x-raw,format=I420,width=320``."""
+        if not isinstance(other, Caps):
+            raise TypeError(f"intersect takes Caps, not {type(other).__name__}")
+        if self.media != other.media:
+            return None
+        names = [name for name, _ in self.fields]
+        names += [name for name, _ in other.fields if name not in names]
+        fields: list[tuple[str, Any]] = []
+        for name in names:
+            value = _common(self.get(name), other.get(name))
+            if value is None:
+                return None
+            fields.append((name, value))
+        return Caps(self.media, tuple(fields))
 
     def fixate(self, media_type: MediaType) -> MediaType | None:
         """``media_type`` with the fields these caps fix put in (None: another kind).

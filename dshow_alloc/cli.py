@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import decimal
 import json
+import logging
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from fractions import Fraction
 from typing import Any
 
@@ -69,6 +71,37 @@ def _demo(args: argparse.Namespace) -> int:
     return 0 if report.succeeded else 1
 
 
+class _ReportedErrors(logging.Filter):
+    """Drops the log records of streaming errors a filter reported: ``launch`` prints those
+    itself, from the run's report (the traceback with ``-v``)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from dshow_alloc.filters import reported_by
+
+        error = record.exc_info[1] if record.exc_info else None
+        return error is None or reported_by(error) is None
+
+
+@contextlib.contextmanager
+def _errors_printed_here() -> Iterator[None]:
+    logger = logging.getLogger("dshow_alloc.filters")
+    quiet = _ReportedErrors()
+    logger.addFilter(quiet)
+    try:
+        yield
+    finally:
+        logger.removeFilter(quiet)
+
+
+def _print_errors(report: Any, verbose: bool) -> None:
+    """Each error the run's filters reported: ``error: myfilter0: ValueError: oops``, and
+    with ``verbose`` its traceback."""
+    for event in report.errors:
+        print(f"error: {event.describe()}", file=sys.stderr)
+        if verbose:
+            print(event.format_traceback(), end="", file=sys.stderr)
+
+
 def _launch(args: argparse.Namespace) -> int:
     from dshow_alloc.launch import LaunchError, parse_launch
     from dshow_alloc.report import run_graph
@@ -92,13 +125,17 @@ def _launch(args: argparse.Namespace) -> int:
             print(f"error: cannot play from --start/--stop: {exc}", file=sys.stderr)
             return 2
     try:
-        report = run_graph(
-            pipeline.graph, progress=not args.quiet, timeout=args.timeout, file=sys.stderr
-        )
+        with _errors_printed_here():
+            report = run_graph(
+                pipeline.graph, progress=not args.quiet, timeout=args.timeout, file=sys.stderr
+            )
     except _RUN_ERRORS as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        # A file a property names that cannot be opened is shown at that property.
+        located = pipeline.error_for(exc)
+        print(f"error: {located if located is not None else exc}", file=sys.stderr)
         return 1
     print(report.format())
+    _print_errors(report, args.verbose)
     if report.completion == "interrupted":
         return 130
     return 0 if report.succeeded else 1
@@ -126,26 +163,38 @@ def _inspect(args: argparse.Namespace) -> int:
     from dshow_alloc.registry import (
         FilterUnavailableError,
         UnknownFilterError,
+        extensions_of,
         filter_class,
         filter_names,
+        merit_name,
+        merit_of,
         properties_of,
     )
 
     if args.name is None:
+        # One line a filter: name, merit (MERIT_ left out), description.
         for name in filter_names():
             try:
                 description = filter_class(name).description
+                label = merit_name(merit_of(name)).removeprefix("MERIT_").lower()
+                label = label.replace("_", "-")
             except FilterUnavailableError as exc:
-                description = f"(unavailable: {exc})"
-            print(f"{name:14} {description}")
+                description, label = f"(unavailable: {exc})", "?"
+            print(f"{name:14} {label:10} {description}")
         return 0
     try:
         cls = filter_class(args.name)
     except (UnknownFilterError, FilterUnavailableError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    merit = merit_of(args.name)
+    suffixes = extensions_of(args.name)
+    reads = "any" if "*" in suffixes else ", ".join(suffixes)
     print(f"{args.name}: {cls.description}")
-    print(f"  class {cls.__module__}.{cls.__qualname__}")
+    print(
+        f"  class {cls.__module__}.{cls.__qualname__}, merit {merit_name(merit)} ({merit:#x})"
+        + (f", reads {reads} files" if reads else "")
+    )
     print("pins:")
     for template in cls.pin_templates:
         direction = "input " if template.direction.name.endswith("INPUT") else "output"
@@ -247,7 +296,12 @@ def build_parser() -> argparse.ArgumentParser:
     launch = commands.add_parser("launch", help="build and run a graph written as a line")
     launch.add_argument("pipeline", nargs="+", help='e.g. "videotestsrc ! invert ! nullsink"')
     launch.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
-    launch.add_argument("-v", "--verbose", action="store_true", help="print each connection")
+    launch.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="print each connection, and the traceback of an error",
+    )
     launch.add_argument("--timeout", type=float, default=None, help="stop after SECONDS")
     launch.add_argument(
         "--start",

@@ -6,6 +6,10 @@ connection's allocator: its properties (buffers x size, align, prefix), who prov
 (``BaseOutputPin.allocator_origin``), and whether the samples arrive read-only.
 `render` writes ``.dot`` itself and runs Graphviz's ``dot`` for any other suffix
 (``.svg``, ``.png``, ``.pdf``).
+
+A filter that intelligent connect added (``FilterGraph.Connect``, ``Render``,
+``RenderFile``, a launch line's ``autoconvert``: ``FilterGraph.added_by``) is drawn with a
+dashed border and a third label line saying so (``added by Connect``).
 """
 
 from __future__ import annotations
@@ -56,12 +60,19 @@ def graph_to_dot(graph: Any, *, title: str = "") -> str:
     ]
     if title:
         out.append(f"  label={_quote(title)}; labelloc=t;")
+    added_by = getattr(graph, "added_by", None)
     for index, filter in enumerate(graph.EnumFilters()):
         name = filter_label(filter)
         out.append(f"  subgraph cluster_{index} {{")
-        label = _quote(name + "\n" + type(filter).__name__)
-        out.append(f"    label={label};")
-        out.append('    style="rounded,filled"; fillcolor="#eeeeee";')
+        by = added_by(filter) if added_by is not None else None
+        text = name + "\n" + type(filter).__name__
+        if by is not None:
+            text += f"\nadded by {by}"
+        out.append(f"    label={_quote(text)};")
+        if by is None:
+            out.append('    style="rounded,filled"; fillcolor="#eeeeee";')
+        else:
+            out.append('    style="rounded,filled,dashed"; fillcolor="#f4f4e8";')
         for number, pin in enumerate(filter.EnumPins()):
             node = f"f{index}p{number}"
             ids[id(pin)] = node

@@ -29,7 +29,7 @@ from dshow_alloc.sample import MediaSample
 from dshow_alloc.structs import AllocatorProperties, FilterState
 from interfaces import IAllocationProposal, IBufferSample
 
-__all__ = ["CollectingRenderer", "NullRenderer", "QueueFilter", "Tee"]
+__all__ = ["LEAKS", "CollectingRenderer", "NullRenderer", "QueueFilter", "Tee"]
 
 log = logging.getLogger(__name__)
 
@@ -231,10 +231,24 @@ class Tee(BaseFilter):
 # -- Queue -----------------------------------------------------------------------------------
 
 _SAMPLE, _EOS, _SEGMENT = range(3)
+#: ``leaky``: what a full queue does with a new sample: wait, drop it, or drop the oldest.
+LEAKS = ("no", "upstream", "downstream")
+_NO_LIMIT = 1 << 62
+
+
+def _limit(name: str, value: object, minimum: int) -> int:
+    if value.__class__ is not int:
+        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
+    assert isinstance(value, int)
+    if value < minimum:
+        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
+    return value
 
 
 class _QueueOutputPin(_PassThroughOutputPin):
-    """The queue's output: a streaming thread of its own delivers what the input queued."""
+    """The queue's output: a streaming thread of its own delivers what the input queued.
+    Quality messages from downstream go to the queue (`BaseOutputPin.Notify`), which passes
+    them upstream."""
 
     _filter: QueueFilter
 
@@ -270,21 +284,53 @@ class QueueFilter(_PassThroughFilter):
     """A bounded thread boundary, as GStreamer's queue: ``Receive`` queues the sample (with
     its own reference) and returns; a thread of the queue's delivers downstream.
 
-    ``max_size`` samples fit; ``Receive`` blocks while the queue is full, until there is
-    room, a flush, or a stop. End of stream and new segments travel in order with the
-    samples. A flush drops what is queued. When a downstream ``Receive`` fails, the queue
-    drops what follows and the next ``Receive`` raises that error, so upstream stops too.
+    Limits (GStreamer's): ``max_size`` samples (None: no limit on the count),
+    ``max_size_bytes`` bytes of data (``GetActualDataLength``; 0: no limit) and
+    ``max_size_time`` 100 ns units of stream time, from the start of the oldest queued
+    sample to the end (stop, else start) of the newest (0: no limit). The queue is full when
+    any limit is reached. Then ``leaky`` decides: ``"no"`` (the default) makes ``Receive``
+    block until there is room, a flush, or a stop; ``"upstream"`` drops the new sample;
+    ``"downstream"`` drops the oldest queued samples until there is room. A dropped sample
+    is released at once, never delivered, and counted in `dropped`; ``Receive`` succeeds
+    and upstream never waits. Only samples count and only samples leak: end of stream and
+    new segments are queued without limit and travel in order with the samples kept. A
+    flush drops what is queued (not counted as dropped). When a downstream ``Receive``
+    fails, the queue drops what follows and the next ``Receive`` raises that error, so
+    upstream stops too.
     """
 
-    def __init__(self, *, name: str | None = None, max_size: int = 16) -> None:
-        if max_size.__class__ is not int or max_size < 1:
-            raise ValueError(f"max_size must be an int >= 1, got {max_size!r}")
+    def __init__(
+        self,
+        *,
+        name: str | None = None,
+        max_size: int | None = 16,
+        max_size_bytes: int = 0,
+        max_size_time: int = 0,
+        leaky: str = "no",
+    ) -> None:
+        if max_size is not None:
+            _limit("max_size", max_size, 1)
+        _limit("max_size_bytes", max_size_bytes, 0)
+        _limit("max_size_time", max_size_time, 0)
+        if leaky not in LEAKS:
+            raise ValueError(f"leaky must be one of {', '.join(LEAKS)}, not {leaky!r}")
         BaseFilter.__init__(self, name=name)
         self.max_size = max_size
+        self.max_size_bytes = max_size_bytes
+        self.max_size_time = max_size_time
+        self.leaky = leaky
+        self._count_limit = _NO_LIMIT if max_size is None else max_size
+        self._count_only = not max_size_bytes and not max_size_time  # the common case
         self.input = self.add_pin(BaseInputPin(self, "Input"))
         self.output = self.add_pin(_QueueOutputPin(self))
-        self._items: collections.deque[tuple[int, Any]] = collections.deque()
+        # (kind, value, bytes, start, end): bytes and times only when a limit needs them.
+        self._items: collections.deque[tuple[int, Any, int, int | None, int | None]] = (
+            collections.deque()
+        )
         self._cond = threading.Condition()
+        self._samples = 0  # samples queued (events are not counted)
+        self._bytes = 0  # their data bytes, when max_size_bytes is set
+        self._newest_end: int | None = None  # end time of the newest queued sample
         self._stopping = False
         self._busy = False  # the thread is handling an item it took off the queue
         self._error: BaseException | None = None
@@ -292,56 +338,163 @@ class QueueFilter(_PassThroughFilter):
         """The most samples queued at once."""
         self.copies = 0
         """Samples copied because downstream would not take the upstream allocator's."""
+        self.dropped = 0
+        """Samples a leaky queue dropped since it last left Stopped."""
 
     def __len__(self) -> int:
         return len(self._items)
 
+    @property
+    def max_size_buffers(self) -> int | None:
+        """``max_size`` under GStreamer's name."""
+        return self.max_size
+
     def receive_can_block(self, pin: BaseInputPin) -> bool:
-        """A full queue blocks."""
-        return True
+        """A full queue blocks (a leaky one never does)."""
+        return self.leaky == "no"
+
+    def latency(self) -> tuple[int, int | None]:
+        """See `BaseFilter.latency`: no minimum; a queue that never drops can hold back
+        ``max_size_time`` more (nothing known without that limit, and a leaky queue drops
+        data rather than holding it)."""
+        return 0, self.max_size_time if self.leaky == "no" else 0
 
     def propose_allocation(self, pin: BaseInputPin, query: AllocationQuery) -> None:
         """Downstream's proposal, with room for a full queue: ``max_size`` more samples in
-        the first pool's minimum (upstream then blocks on the full queue, not on its pool)."""
+        the first pool's minimum (upstream then blocks on the full queue, not on its pool).
+        A leaky queue asks two more (the one its thread is delivering and the one upstream
+        is filling), so that upstream never waits for a sample at all."""
         super().propose_allocation(pin, query)
+        room = (self.max_size or 0) + (2 if self.leaky != "no" else 0)
         if query.pools:
             first = query.pools[0]
-            query.pools[0] = PoolProposal(
-                first.pool, first.size, first.min_buffers + self.max_size, 0
-            )
+            query.pools[0] = PoolProposal(first.pool, first.size, first.min_buffers + room, 0)
         else:
-            query.add_pool(None, 0, self.max_size, 0)
+            query.add_pool(None, 0, room, 0)
 
     def state_changed(self, old: FilterState, new: FilterState) -> None:
-        """Wake producers blocked on a full queue when stopping."""
+        """Wake producers blocked on a full queue when stopping; count drops afresh when
+        leaving Stopped."""
         if new is _STOPPED:
             with self._cond:
                 self._cond.notify_all()
+        elif old is _STOPPED:
+            self.dropped = 0
+
+    def _full(self) -> bool:
+        """Whether a limit is reached (lock held)."""
+        if self._samples >= self._count_limit:
+            return True
+        if self.max_size_bytes and self._bytes >= self.max_size_bytes:
+            return True
+        if self.max_size_time and self._newest_end is not None:
+            oldest = next((item[3] for item in self._items if item[3] is not None), None)
+            if oldest is not None and self._newest_end - oldest >= self.max_size_time:
+                return True
+        return False
 
     def receive(self, pin: BaseInputPin, sample: Any) -> bool:
-        """Queue ``sample`` (blocking while full)."""
+        """Queue ``sample``; when the queue is full wait, or drop (see the class docstring)."""
+        cond = self._cond
+        with cond:
+            # Hot path: with only the count limit, fullness is one comparison; with room the
+            # sample is queued here.
+            if not (self._samples >= self._count_limit if self._count_only else self._full()):
+                if self._state is _STOPPED:
+                    raise VfwWrongStateError(message=f"{self!r} stopped")
+                if pin.flushing:
+                    return False
+                if self._error is not None:
+                    raise self._error
+                if self._count_only:
+                    sample.AddRef()
+                    self._items.append((_SAMPLE, sample, 0, None, None))
+                    samples = self._samples = self._samples + 1
+                    if samples > self.high_water:
+                        self.high_water = samples
+                else:
+                    self._append(sample)
+                cond.notify_all()
+                return True
+        return self._receive_when_full(pin, sample)
+
+    def _receive_when_full(self, pin: BaseInputPin, sample: Any) -> bool:
+        """``receive`` on a full queue: wait for room, or leak (see the class docstring)."""
+        cond = self._cond
+        leaked: list[Any] | None = None
+        try:
+            with cond:
+                while self._error is None and self._full():
+                    if self._state is _STOPPED or pin.flushing or self.leaky == "upstream":
+                        break
+                    if self.leaky == "no":
+                        cond.wait()
+                        continue
+                    oldest = self._take_oldest()
+                    if oldest is None:
+                        break
+                    leaked = leaked or []
+                    leaked.append(oldest)
+                if self._state is _STOPPED:
+                    raise VfwWrongStateError(message=f"{self!r} stopped")
+                if pin.flushing:
+                    return False
+                if self._error is not None:
+                    raise self._error
+                if self.leaky == "upstream" and self._full():
+                    self.dropped += 1
+                    return True
+                self._append(sample)
+                cond.notify_all()
+            return True
+        finally:
+            if leaked is not None:
+                for old in leaked:
+                    old.Release()
+
+    def _append(self, sample: Any) -> None:
+        """Queue a sample (lock held), with the figures its limits need."""
+        size, start, end = 0, None, None
+        if not self._count_only:
+            if self.max_size_bytes:
+                size = sample.GetActualDataLength()
+                self._bytes += size
+            if self.max_size_time:
+                try:
+                    start, stop = sample.GetTime()
+                except VfwSampleTimeNotSetError:
+                    pass
+                else:
+                    end = start if stop is None else stop
+                    self._newest_end = end
+        sample.AddRef()
+        self._items.append((_SAMPLE, sample, size, start, end))
+        self._samples += 1
+        if self._samples > self.high_water:
+            self.high_water = self._samples
+
+    def _take_oldest(self) -> Any | None:
+        """Take the oldest queued sample off the queue, counted as dropped (lock held);
+        None when only events are queued."""
         items = self._items
-        with self._cond:
-            while len(items) >= self.max_size and self._error is None:
-                if self._state is _STOPPED or pin.flushing:
-                    break
-                self._cond.wait()
-            if self._state is _STOPPED:
-                raise VfwWrongStateError(message=f"{self!r} stopped")
-            if pin.flushing:
-                return False
-            if self._error is not None:
-                raise self._error
-            sample.AddRef()
-            items.append((_SAMPLE, sample))
-            if len(items) > self.high_water:
-                self.high_water = len(items)
-            self._cond.notify_all()
-        return True
+        for index, item in enumerate(items):
+            if item[0] == _SAMPLE:
+                del items[index]
+                self._took(item)
+                self.dropped += 1
+                return item[1]
+        return None
+
+    def _took(self, item: tuple[int, Any, int, int | None, int | None]) -> None:
+        """A sample left the queue (lock held): update the levels."""
+        self._samples -= 1
+        self._bytes -= item[2]
+        if not self._samples:
+            self._newest_end = None
 
     def _enqueue(self, kind: int, value: Any) -> None:
         with self._cond:
-            self._items.append((kind, value))
+            self._items.append((kind, value, 0, None, None))
             self._cond.notify_all()
 
     def end_of_stream(self, pin: BaseInputPin) -> None:
@@ -370,22 +523,31 @@ class QueueFilter(_PassThroughFilter):
     def _drop_queued(self) -> None:
         with self._cond:
             dropped, self._items = list(self._items), collections.deque()
+            self._samples = self._bytes = 0
+            self._newest_end = None
             self._cond.notify_all()
-        for kind, value in dropped:
+        for kind, value, *_levels in dropped:
             if kind == _SAMPLE:
                 value.Release()
 
     def _push(self) -> None:
         """The queue's streaming thread."""
-        items, cond, output = self._items, self._cond, self.output
+        cond, output = self._cond, self.output
         while True:
             with cond:
                 while not self._items and not self._stopping:
                     cond.wait()
                 if self._stopping:
                     return
-                items = self._items
-                kind, value = items.popleft()
+                item = self._items.popleft()
+                kind, value = item[0], item[1]
+                if kind == _SAMPLE:
+                    # Hot path: _took, inlined.
+                    samples = self._samples = self._samples - 1
+                    if item[2]:
+                        self._bytes -= item[2]
+                    if not samples:
+                        self._newest_end = None
                 self._busy = True
                 cond.notify_all()
             try:
@@ -431,10 +593,13 @@ class QueueFilter(_PassThroughFilter):
 
 class NullRenderer(RendererFilter):
     """Takes any type and presents nothing (GStreamer's fakesink); ``sync`` is off by
-    default. ``rendered`` counts the samples."""
+    default. ``rendered`` counts the samples (``dropped`` and ``late`` those a ``sync``
+    renderer found late, see `RendererFilter`)."""
 
-    def __init__(self, *, name: str | None = None, sync: bool = False) -> None:
-        super().__init__(name=name, sync=sync)
+    def __init__(
+        self, *, name: str | None = None, sync: bool = False, max_lateness: int | None = None
+    ) -> None:
+        super().__init__(name=name, sync=sync, max_lateness=max_lateness)
 
     def DoRenderSample(self, sample: Any) -> None:
         """Nothing."""
@@ -445,11 +610,14 @@ class CollectingRenderer(RendererFilter):
 
     ``data`` holds the bytes (``GetActualDataLength`` of them), ``times`` the ``(start,
     stop)`` pairs (None for a sample without a time), ``read_only`` whether each sample
-    arrived read-only.
+    arrived read-only. It collects every sample however late (``max_lateness`` -1) unless
+    given another ``max_lateness``.
     """
 
-    def __init__(self, *, name: str | None = None, sync: bool = False) -> None:
-        super().__init__(name=name, sync=sync)
+    def __init__(
+        self, *, name: str | None = None, sync: bool = False, max_lateness: int | None = -1
+    ) -> None:
+        super().__init__(name=name, sync=sync, max_lateness=max_lateness)
         self.data: list[bytes] = []
         self.times: list[tuple[int, int | None] | None] = []
         self.read_only: list[bool] = []

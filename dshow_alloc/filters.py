@@ -19,6 +19,8 @@ Errors. An exception from a hook while streaming is reported once, by the filter
 raised: the graph gets ``EC_ERRORABORT`` with the HRESULT and the exception, then end of
 stream goes downstream, and the exception travels back up to the streaming thread, which
 stops. Filters upstream see it come out of ``Deliver`` and stop without reporting it again.
+The report logs the exception with its traceback (logger ``dshow_alloc.filters``, ERROR)
+and marks it with the reporting filter's name, which `reported_by` reads.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from zope.interface import implementer
 
 from dshow_alloc.com import ComObject
 from dshow_alloc.hresult import (
+    HRESULT,
     COMError,
     FailError,
     NotImplError,
@@ -45,7 +48,13 @@ from dshow_alloc.hresult import (
     VfwSizeNotSetError,
     VfwWrongStateError,
 )
-from dshow_alloc.mediatype import FORMAT_None, MEDIASUBTYPE_None, MediaType, MEDIATYPE_Stream
+from dshow_alloc.mediatype import (
+    FORMAT_None,
+    MEDIASUBTYPE_None,
+    MediaType,
+    MEDIATYPE_Stream,
+    MEDIATYPE_Video,
+)
 from dshow_alloc.negotiation import AllocationQuery
 from dshow_alloc.pins import BaseInputPin, BaseOutputPin, BasePin, error_hresult, pin_label
 from dshow_alloc.sample import MediaSample
@@ -62,12 +71,22 @@ from dshow_alloc.structs import (
     AllocatorProperties,
     FilterInfo,
     FilterState,
+    Quality,
+    QualityMessageType,
 )
 from dshow_alloc.video import VIDEO_META
-from interfaces import IBaseFilter, IMediaEventSink, IMemInputPin, IReferenceClock
+from interfaces import (
+    IBaseFilter,
+    IMediaEventSink,
+    IMemInputPin,
+    IQualityControl,
+    IReferenceClock,
+)
 
 __all__ = [
+    "VIDEO_MAX_LATENESS",
     "BaseFilter",
+    "LiveSource",
     "RendererFilter",
     "SourceFilter",
     "SourceStream",
@@ -77,6 +96,8 @@ __all__ = [
     "copy_sample_properties",
     "deliver_copy",
     "join_streaming_thread",
+    "pass_quality",
+    "reported_by",
     "size_allocator",
     "size_like_upstream",
     "upstream_buffer_size",
@@ -192,12 +213,16 @@ def copy_sample_properties(source: Any, target: Any) -> None:
 
 def copy_sample(source: Any, target: Any) -> None:
     """Copy ``source``'s data and properties into ``target`` (a writable sample at least as
-    large as the data)."""
+    large as the data), and the media type it carries (a format change travels on with the
+    copy: the copy is the same data of the same type)."""
     length = source.GetActualDataLength()
     data = source.GetPointer()
     target.GetPointer()[:length] = data[:length]
     target.SetActualDataLength(length)
     copy_sample_properties(source, target)
+    media_type = source.GetMediaType()
+    if media_type is not None:
+        target.SetMediaType(media_type)
 
 
 def _stream_start(sample: Any, default: int) -> int:
@@ -219,6 +244,16 @@ def _placing(segment: Segment | None) -> Segment | None:
 
 def _class_id(cls: type) -> uuid.UUID:
     return uuid.uuid5(uuid.NAMESPACE_URL, f"python:{cls.__module__}.{cls.__qualname__}")
+
+
+_REPORTED_BY = "dshow_alloc_filter"  # the attribute notify_event marks an error with
+
+
+def reported_by(exc: BaseException) -> str | None:
+    """The name of the filter that reported ``exc`` with EC_ERRORABORT (whose hook raised
+    it), or None when no filter did."""
+    name = getattr(exc, _REPORTED_BY, None)
+    return name if isinstance(name, str) else None
 
 
 @implementer(IBaseFilter)
@@ -393,11 +428,19 @@ class BaseFilter(ComObject):
     # -- events --------------------------------------------------------------------------------
 
     def notify_event(self, code: int, param1: Any, param2: Any) -> None:
-        """Report an event to the graph (``IMediaEventSink.Notify``); logged without one."""
+        """Report an event to the graph (``IMediaEventSink.Notify``); an error without a
+        graph is logged. An error whose param2 is the exception (EC_ERRORABORT, as
+        streaming errors are reported) is logged with its traceback and marked with this
+        filter's name (`reported_by`) first."""
+        error = param2 if code == EC_ERRORABORT and isinstance(param2, BaseException) else None
+        if error is not None:
+            if reported_by(error) is None:
+                setattr(error, _REPORTED_BY, self.name)
+            log.error("%s: %s: %s", reported_by(error), type(error).__name__, error, exc_info=error)
         graph = self.graph
         if graph is not None and IMediaEventSink.providedBy(graph):
             graph.Notify(code, param1, param2)
-        elif code == EC_ERRORABORT:
+        elif code == EC_ERRORABORT and error is None:
             log.error("%r: streaming error %#x: %r", self, param1, param2)
 
     def deliver_end_of_stream(self) -> None:
@@ -460,6 +503,14 @@ class BaseFilter(ComObject):
         """``pin`` is about to negotiate again; a pass-through filter first lets its own
         upstream renegotiate."""
 
+    def media_type_changed(self, pin: BasePin, previous: MediaType | None) -> None:
+        """``pin``'s connection type changed while connected (a dynamic format change; the new
+        one is ``pin.ConnectionMediaType()``), on the streaming thread: an input pin's when
+        a sample carrying an accepted new type arrived (before that sample is received;
+        raising ends the stream with EC_ERRORABORT), an output pin's when
+        `BaseOutputPin.change_media_type` made the change (before the next sample is
+        taken). Default: nothing."""
+
     def decide_buffer_size(
         self, pin: BaseOutputPin, allocator: Any, request: AllocatorProperties
     ) -> None:
@@ -506,6 +557,38 @@ class BaseFilter(ComObject):
             if out.is_connected():
                 out.DeliverNewSegment(start, stop, rate)
 
+    def latency(self) -> tuple[int, int | None]:
+        """The latency the filter adds to the streams through it, as ``(min, max)`` in 100 ns
+        units (GStreamer's latency query): ``min``, how long after its time a sample can
+        leave the filter at the earliest (a live source: the time to capture it); ``max``,
+        how long the filter can hold data back without losing any (None: without limit).
+        The graph sums them along each path (`FilterGraph.query_latency`). Default: (0, 0)."""
+        return 0, 0
+
+    def set_latency(self, latency: int) -> None:
+        """The graph's latency for the next run (a live graph's minimum latency, else 0),
+        told to every filter as the graph leaves Stopped; renderers add it to the time each
+        sample is due. Default: nothing."""
+
+    def AlterQuality(self, quality: Quality) -> bool:
+        """React to a quality message from downstream (``CTransformFilter::AlterQuality``):
+        True when the filter handled it (a source skips frames, a transform skips work) and
+        it goes no further, False to pass it on upstream. Called on the sender's streaming
+        thread: take no lock a streaming thread may hold. Default: False."""
+        return False
+
+    def quality_notify(self, pin: BaseOutputPin, sender: Any, quality: Quality) -> bool:
+        """A quality message from downstream reached output ``pin`` (`pass_quality`): handled
+        by ``AlterQuality``, else passed upstream from every connected input pin, this filter
+        the sender. True when some filter handled it."""
+        if self.AlterQuality(quality):
+            return True
+        handled = False
+        for input_pin in self.input_pins():
+            if input_pin.is_connected():
+                handled = pass_quality(input_pin, self, quality) or handled
+        return handled
+
 
 # -- sources ---------------------------------------------------------------------------------
 
@@ -520,7 +603,9 @@ class SourceStream(BaseOutputPin):
     (the consumer reported its error, or is flushing or stopping). Override ``FillBuffer``,
     ``GetMediaType`` or ``DecideBufferSize`` here for one pin of a many-pin source; by default
     they are the filter's. A source whose samples come from elsewhere (received, not
-    filled) overrides ``next_sample`` instead.
+    filled) overrides ``next_sample`` instead. The type may change while streaming:
+    ``request_media_type`` from any thread, or ``change_media_type`` on the streaming thread
+    between samples (a ``next_sample`` that looks ahead).
     """
 
     _filter: SourceFilter
@@ -533,6 +618,8 @@ class SourceStream(BaseOutputPin):
         self._placing: Segment | None = None  # the segment, unless it changes no sample
         self._discontinuity = False
         self._played = 0
+        self._requested: MediaType | None = None  # request_media_type's, not yet applied
+        self._request_lock = threading.Lock()
         self.delivered = 0
         """Samples delivered since the filter last paused from Stopped."""
 
@@ -556,6 +643,55 @@ class SourceStream(BaseOutputPin):
         finally:
             thread, self._thread = self._thread, None
             join_streaming_thread(thread)
+
+    # -- format changes ------------------------------------------------------------------------
+
+    def request_media_type(self, media_type: MediaType) -> None:
+        """Have the streaming thread change the pin's type to ``media_type`` at its next
+        sample boundary (`change_media_type`: ``QueryAccept``, a new allocator when the
+        samples no longer fit, the next sample carrying the type). Safe from any thread; a
+        later request replaces one not yet applied. While stopped it waits for the first
+        boundary after the next ``Pause``. A refusal ends the stream: EC_ERRORABORT
+        (VFW_E_TYPE_NOT_ACCEPTED, the error naming both types), then end of stream."""
+        if not isinstance(media_type, MediaType):
+            raise TypeError(
+                f"request_media_type takes a MediaType, not {type(media_type).__name__}"
+            )
+        if not self.is_connected():
+            raise VfwNotConnectedError(message=f"{self!r} is not connected")
+        with self._request_lock:
+            self._requested = media_type
+
+    @property
+    def pending_media_type(self) -> MediaType | None:
+        """The type `request_media_type` asked for and the thread has not applied yet."""
+        return self._requested
+
+    def _apply_request(self) -> bool:
+        """On the streaming thread: make the requested change; False ends the thread (the pin
+        is stopping or flushing, and the request waits, or the change was refused and the
+        stream ended)."""
+        requested = self._requested
+        if requested is None:
+            return True
+        try:
+            changed = self.change_media_type(requested)
+        except Exception as exc:
+            self._take_request(requested)
+            self._end(exc)
+            return False
+        if changed:
+            self._take_request(requested)
+        return changed
+
+    def _take_request(self, requested: MediaType) -> None:
+        with self._request_lock:
+            if self._requested is requested:  # not replaced by a later request meanwhile
+                self._requested = None
+
+    def _interrupted(self) -> bool:
+        """A format change stops waiting also when the streaming thread is told to stop."""
+        return self._stopping.is_set() or super()._interrupted()
 
     # -- segments (seeking) --------------------------------------------------------------------
 
@@ -681,6 +817,9 @@ class SourceStream(BaseOutputPin):
                 log.debug("%r: NewSegment not delivered, streaming ends: %r", self, exc)
                 return
         while not stopping.is_set():
+            # A format change asked for from another thread is made here, between samples.
+            if self._requested is not None and not self._apply_request():
+                return
             try:
                 sample = produce()
             except Exception as exc:
@@ -808,12 +947,22 @@ class TransformFilter(BaseFilter):
     needed ``CheckInputType``, ``CheckTransform``, ``GetMediaType`` and ``DecideBufferSize``.
     The output sample comes from the output pin's allocator with the input's times and flags
     already carried over.
+
+    Format changes: when a sample arrives with a new input type while the output is
+    connected, the filter keeps its output type if ``CheckTransform(new input, output)``
+    holds (a converter with a fixed output); otherwise its output follows with the type
+    ``output_type_for`` gives (by default the new input type, when the output carried the
+    input's type), changed by `BaseOutputPin.change_media_type` before that sample's output
+    sample is made, so downstream sees the change in order with the samples. An input type
+    neither way allows is refused (``QueryAccept`` says False).
     """
 
     def __init__(self, *, name: str | None = None) -> None:
         super().__init__(name=name)
         self.input = self.add_pin(BaseInputPin(self, "Input"))
         self.output = self.add_pin(BaseOutputPin(self, "Output"))
+        self._output_change: MediaType | None = None  # the output type to change to, at the
+        # next sample (set by media_type_changed)
 
     # DirectShow's hooks --------------------------------------------------------------------
 
@@ -841,16 +990,35 @@ class TransformFilter(BaseFilter):
         """Fill ``out_sample`` from ``in_sample``; return False to drop it."""
         raise NotImplError(message=f"{type(self).__name__} must override Transform")
 
+    def output_type_for(self, input_type: MediaType, previous: MediaType) -> MediaType | None:
+        """The output type to change to when the connected input's type changes from
+        ``previous`` to ``input_type`` and ``CheckTransform(input_type, output type)`` does
+        not hold; None refuses the change. Default: ``input_type`` when the output type is
+        ``previous`` (the filter passes its input's type on, as the default
+        ``GetMediaType`` offers) and ``CheckTransform(input_type, input_type)`` holds."""
+        if self.output.ConnectionMediaType() == previous and self.CheckTransform(
+            input_type, input_type
+        ):
+            return input_type
+        return None
+
     # the pin protocol ----------------------------------------------------------------------
 
     def check_media_type(self, pin: BasePin, media_type: MediaType) -> bool:
-        """Input: ``CheckInputType`` (and ``CheckTransform`` once the output is connected);
+        """Input: ``CheckInputType`` (and ``CheckTransform`` once the output is connected;
+        for a change of the connected input's type, an ``output_type_for`` it will do);
         output: the input must be connected, then ``CheckTransform``."""
         if pin is self.input:
             if not self.CheckInputType(media_type):
                 return False
             if self.output.is_connected():
-                return bool(self.CheckTransform(media_type, self.output.ConnectionMediaType()))
+                output_type = self.output.ConnectionMediaType()
+                if self.CheckTransform(media_type, output_type):
+                    return True
+                if not pin.is_connected():
+                    return False
+                follow = self.output_type_for(media_type, pin.ConnectionMediaType())
+                return follow is not None and bool(self.CheckTransform(media_type, follow))
             return True
         if not self.input.is_connected():
             raise VfwNotConnectedError(message="connect the transform's input pin first")
@@ -880,11 +1048,38 @@ class TransformFilter(BaseFilter):
             raise VfwNotConnectedError(message=f"{self.output!r} is not connected")
         self.output.DeliverEndOfStream()
 
+    def media_type_changed(self, pin: BasePin, previous: MediaType | None) -> None:
+        """The input's type changed: keep the output type if ``CheckTransform`` allows it,
+        else change the output to ``output_type_for``'s at the next sample (None: a subclass
+        whose own ``check_media_type`` accepted the type makes its output itself)."""
+        if pin is not self.input or previous is None or not self.output.is_connected():
+            return
+        input_type = self.input.ConnectionMediaType()
+        if self.CheckTransform(input_type, self.output.ConnectionMediaType()):
+            self._output_change = None
+            return
+        self._output_change = self.output_type_for(input_type, previous)
+
+    def break_connect(self, pin: BasePin) -> None:
+        """A change the output had still to make is forgotten."""
+        self._output_change = None
+
     def receive(self, pin: BaseInputPin, sample: Any) -> bool:
-        """``CTransformFilter::Receive``: a new output sample, ``Transform``, deliver."""
+        """``CTransformFilter::Receive``: a new output sample, ``Transform``, deliver (after
+        changing the output type first when the input's changed)."""
         output = self.output
         if output._connected is None:
             raise VfwNotConnectedError(message=f"{output!r} is not connected")
+        follow = self._output_change
+        if follow is not None:
+            try:
+                changed = output.change_media_type(follow)
+            except Exception as exc:
+                pin.stream_error(exc)
+                raise
+            if not changed:
+                return False  # stopping or flushing: this sample goes; the change waits
+            self._output_change = None
         out_sample = output.GetDeliveryBuffer()
         try:
             copy_sample_properties(sample, out_sample)
@@ -932,6 +1127,13 @@ class _PassThroughFilter(BaseFilter):
         super().__init__(name=name)
         self.input = self.add_pin(BaseInputPin(self, "Input"))
         self.output = self.add_pin(_PassThroughOutputPin(self, "Output"))
+
+    def media_type_changed(self, pin: BasePin, previous: MediaType | None) -> None:
+        """The input's type changed (the sample that carries it is arriving): that sample
+        takes the type on downstream itself, passed through or copied (`copy_sample`), and
+        the output pin's connection type follows it."""
+        if pin is self.input and self.output.is_connected():
+            self.output.SetMediaType(pin.ConnectionMediaType())
 
     def can_share(self) -> bool:
         """Whether samples can pass through unchanged: not when they are read-only and the
@@ -1084,21 +1286,50 @@ class TransInPlaceFilter(_PassThroughFilter):
 
 # -- renderers -------------------------------------------------------------------------------
 
+#: ``max_lateness`` of a video renderer that sets none: 20 ms, as GStreamer's video sinks.
+VIDEO_MAX_LATENESS = 200_000
 
+
+def _check_max_lateness(value: object) -> int | None:
+    if value is None:
+        return None
+    if value.__class__ is not int:
+        raise TypeError(f"max_lateness must be an int or None, not {type(value).__name__}")
+    assert isinstance(value, int)
+    if value < -1:
+        raise ValueError(f"max_lateness must be >= -1 (-1: never drop), got {value}")
+    return value
+
+
+@implementer(IQualityControl)
 class RendererFilter(BaseFilter):
     """``CBaseRenderer``: one input pin; ``DoRenderSample(sample)`` presents each sample.
 
     While paused the renderer holds its first sample (the pause completes then, see
     ``GetState``) until it runs or stops. Running with ``sync`` and a clock, it waits until
-    each sample's start time on the clock (stream time: ``start`` of ``Run`` plus the
-    sample's start); samples without a time are presented at once. End of stream while
-    running reports EC_COMPLETE to the graph (once per stream; when paused, at ``Run``).
+    each sample is due: its start time on the clock (``start`` of ``Run`` plus the sample's
+    start) plus `graph_latency` (the latency of a live graph, which the graph sets); samples
+    without a time are presented at once. End of stream while running reports EC_COMPLETE to
+    the graph (once per stream; when paused, at ``Run``).
+
+    Late samples (``sync`` with a clock). A sample that reaches the renderer after it was
+    due is presented at once and counted in `late`, unless it is more than
+    `lateness_limit` late: then it is dropped (never presented, ``Receive`` still succeeds)
+    and counted in `dropped`. A sample the renderer waited for is on time, unless the clock
+    woke the renderer for it more than `lateness_limit` late (dropped too). For each late or
+    dropped sample a quality message (`Quality`: Famine, how late, the sample's start, and
+    the proportion of the stream the renderer keeps up with) goes to the sink set by
+    ``SetSink``, else upstream through the input pin (`pass_quality`), on the streaming
+    thread; a source or transform upstream may then skip work (``AlterQuality``).
     """
 
     is_renderer = True
 
-    def __init__(self, *, name: str | None = None, sync: bool = True) -> None:
+    def __init__(
+        self, *, name: str | None = None, sync: bool = True, max_lateness: int | None = None
+    ) -> None:
         super().__init__(name=name)
+        self._max_lateness = _check_max_lateness(max_lateness)
         self.sync = bool(sync)
         """Present samples at their times on the clock (False: as soon as running)."""
         self.input = self.add_pin(BaseInputPin(self, "In"))
@@ -1107,8 +1338,39 @@ class RendererFilter(BaseFilter):
         self._complete_lock = threading.Lock()
         self._complete_sent = False
         self._ended = False  # end_of_stream has run (not merely been flagged by the pin)
+        self._quality_sink: Any = None
+        self.graph_latency = 0
+        """The graph's latency (100 ns units; `set_latency`), added to every due time."""
         self.rendered = 0
         """Samples presented since the filter last paused from Stopped."""
+        self.dropped = 0
+        """Samples dropped as too late since the filter last paused from Stopped."""
+        self.late = 0
+        """Samples presented although they arrived late, since the last pause from Stopped."""
+
+    @property
+    def max_lateness(self) -> int | None:
+        """How late (100 ns units) a sample may be and still be presented; -1: never drop;
+        None (the default): by the connection type (`lateness_limit`). TypeError or
+        ValueError for anything but None or an int >= -1."""
+        return self._max_lateness
+
+    @max_lateness.setter
+    def max_lateness(self, value: int | None) -> None:
+        self._max_lateness = _check_max_lateness(value)
+
+    @property
+    def lateness_limit(self) -> int:
+        """The `max_lateness` in effect: the one set, else `VIDEO_MAX_LATENESS` (20 ms) when
+        the input is connected with a video type, else -1 (never drop: dropping audio or
+        other data leaves gaps, as GStreamer's base sink never drops by default)."""
+        limit = self._max_lateness
+        if limit is not None:
+            return limit
+        pin = self.input
+        if pin.is_connected() and pin.ConnectionMediaType().major_type == MEDIATYPE_Video:
+            return VIDEO_MAX_LATENESS
+        return -1
 
     def CheckMediaType(self, media_type: MediaType) -> bool:
         """Whether the renderer accepts ``media_type``. Default: any."""
@@ -1135,9 +1397,26 @@ class RendererFilter(BaseFilter):
             self._prerolled.wait(None if timeout_ms < 0 else timeout_ms / 1000)
         return self._state
 
+    def get_state_code(self, timeout_ms: int) -> tuple[FilterState, HRESULT]:
+        """``GetState`` with its success code (see `IMediaFilter.GetState`):
+        VFW_S_STATE_INTERMEDIATE when paused and still without a first sample after
+        ``timeout_ms``, else S_OK."""
+        state = self.GetState(timeout_ms)
+        if state is _PAUSED and self.input.is_connected() and not self._prerolled.is_set():
+            return state, HRESULT.VFW_S_STATE_INTERMEDIATE
+        return state, HRESULT.S_OK
+
     def is_prerolled(self) -> bool:
         """True when a pause has completed: a sample or end of stream arrived since."""
         return self._prerolled.is_set()
+
+    def set_latency(self, latency: int) -> None:
+        """See `BaseFilter.set_latency`: kept in `graph_latency`."""
+        if latency.__class__ is not int:
+            raise TypeError(f"a latency is an int (100 ns units), not {type(latency).__name__}")
+        if latency < 0:
+            raise ValueError(f"a latency is >= 0, not {latency}")
+        self.graph_latency = latency
 
     def state_changed(self, old: FilterState, new: FilterState) -> None:
         """Wake a waiting ``Receive``; reset per-stream state; report a completion that
@@ -1147,7 +1426,7 @@ class RendererFilter(BaseFilter):
             with self._complete_lock:
                 self._complete_sent = self._ended = False
         elif old is _STOPPED:
-            self.rendered = 0
+            self.rendered = self.dropped = self.late = 0
         if new is _RUNNING and self._ended:
             self._send_complete()
         self._wake.set()
@@ -1159,13 +1438,46 @@ class RendererFilter(BaseFilter):
             self._complete_sent = True
         self.notify_event(EC_COMPLETE, _S_OK, self)
 
-    def receive(self, pin: BaseInputPin, sample: Any) -> bool:
-        """Wait for the sample's time (or for Run), then ``DoRenderSample``."""
-        # Hot path: running without sync presents at once.
-        if (
-            self._state is not _RUNNING or (self.sync and self._clock is not None)
-        ) and not self._wait_until_due(pin, sample):
+    # -- IQualityControl -----------------------------------------------------------------------
+
+    def Notify(self, sender: Any, quality: Quality) -> bool:
+        """See `IQualityControl.Notify`: quality messages start at renderers, so one given to
+        a renderer goes on as its own (`send_quality`)."""
+        return self.send_quality(quality)
+
+    def SetSink(self, sink: Any) -> None:
+        """See `IQualityControl.SetSink`."""
+        if sink is not None and not IQualityControl.providedBy(sink):
+            raise TypeError(f"SetSink takes an IQualityControl or None, not {type(sink)}")
+        self._quality_sink = sink
+
+    def send_quality(self, quality: Quality) -> bool:
+        """Send one of the renderer's quality messages: to the sink set by ``SetSink``, else
+        upstream (`pass_quality`). True when something handled it; an error there is logged,
+        never raised into the stream."""
+        if not isinstance(quality, Quality):
+            raise TypeError(f"a quality message is a Quality, not {type(quality).__name__}")
+        sink = self._quality_sink
+        try:
+            if sink is not None:
+                return bool(sink.Notify(self, quality))
+            return pass_quality(self.input, self, quality)
+        except Exception:
+            log.warning("%r: a quality message failed upstream", self, exc_info=True)
             return False
+
+    # -- streaming -------------------------------------------------------------------------------
+
+    def receive(self, pin: BaseInputPin, sample: Any) -> bool:
+        """Wait for the sample's time (or for Run), then ``DoRenderSample``; a sample too
+        late is dropped instead (see the class docstring)."""
+        # Hot path: running without sync presents at once.
+        if self._state is not _RUNNING or (self.sync and self._clock is not None):
+            lateness = self._until_due(pin, sample)
+            if lateness is None:
+                return False
+            if lateness and not self._present_late(sample, lateness):
+                return True
         try:
             self.DoRenderSample(sample)
         except Exception as exc:
@@ -1176,6 +1488,13 @@ class RendererFilter(BaseFilter):
 
     def _wait_until_due(self, pin: BaseInputPin, sample: Any) -> bool:
         """Block until ``sample`` is due; False when a stop or flush came first."""
+        return self._until_due(pin, sample) is not None
+
+    def _until_due(self, pin: BaseInputPin, sample: Any) -> int | None:
+        """Block until ``sample`` is due (and the filter runs); None when a flush came first
+        (a stop raises VFW_E_WRONG_STATE). Returns the lateness to judge (100 ns units): how
+        late the sample arrived, or how late the clock woke the renderer for it when that is
+        beyond `lateness_limit`; 0 when it is on time."""
         wake = self._wake
         while True:
             wake.clear()  # before reading the state: a change after this sets it again
@@ -1183,28 +1502,50 @@ class RendererFilter(BaseFilter):
             if state is _STOPPED:
                 raise VfwWrongStateError(message=f"{self!r} stopped")
             if pin.flushing:
-                return False
+                return None
             if state is _PAUSED:
                 self._prerolled.set()
                 wake.wait()
                 continue
             clock = self._clock
             if not self.sync or clock is None:
-                return True
+                return 0
             try:
                 start, _stop = sample.GetTime()
             except VfwSampleTimeNotSetError:
-                return True
+                return 0
             base = self._start
-            if base + start <= 0 or clock.GetTime() >= base + start:
-                return True
-            cookie = clock.AdviseTime(base, start, wake)
+            stream_time = start + self.graph_latency
+            due = base + stream_time
+            if due <= 0:
+                return 0
+            now = clock.GetTime()
+            if now >= due:
+                return int(now - due)
+            cookie = clock.AdviseTime(base, stream_time, wake)
             try:
                 wake.wait()
             finally:
                 clock.Unadvise(cookie)
-            if self._state is _RUNNING and self._start == base and clock.GetTime() >= base + start:
-                return True
+            if self._state is _RUNNING and self._start == base:
+                woke_late = int(clock.GetTime() - due)
+                if woke_late >= 0:
+                    return woke_late if woke_late and woke_late > self.lateness_limit >= 0 else 0
+
+    def _present_late(self, sample: Any, lateness: int) -> bool:
+        """Count a late sample as dropped or late and tell upstream; True to present it."""
+        drop = 0 <= self.lateness_limit < lateness
+        if drop:
+            self.dropped += 1
+        else:
+            self.late += 1
+        start, stop = sample.GetTime()
+        duration = stop - start if stop is not None and stop > start else 0
+        # The share of the stream the renderer keeps up with: a sample's time out of the
+        # time it took to come (per mille; 1000 = as now).
+        proportion = max(1, 1000 * duration // (duration + lateness)) if duration else 1000
+        self.send_quality(Quality(QualityMessageType.Famine, proportion, lateness, start))
+        return not drop
 
     def end_of_stream(self, pin: BaseInputPin) -> None:
         """Completion: EC_COMPLETE now when running, else at ``Run``. A subclass finishing
@@ -1228,3 +1569,122 @@ class RendererFilter(BaseFilter):
 
     def new_segment(self, pin: BaseInputPin, start: int, stop: int, rate: float) -> None:
         """Nothing to forward."""
+
+
+# -- quality messages and live sources ---------------------------------------------------------
+
+
+def pass_quality(input_pin: Any, sender: Any, quality: Quality) -> bool:
+    """``CBaseInputPin::PassNotify``: hand ``quality`` (sent by ``sender``) to the output pin
+    ``input_pin`` is connected to: its ``IQualityControl.Notify`` when the pin provides that
+    interface, else its filter's ``quality_notify`` (a `BaseFilter`'s: ``AlterQuality``, then
+    on upstream). Returns True when something handled it; False when nothing did, or
+    ``input_pin`` is not connected."""
+    try:
+        peer = input_pin.ConnectedTo()
+    except VfwNotConnectedError:
+        return False
+    if IQualityControl.providedBy(peer):
+        return bool(peer.Notify(sender, quality))
+    notify = getattr(peer.QueryPinInfo().filter, "quality_notify", None)
+    return bool(notify(peer, sender, quality)) if notify is not None else False
+
+
+class LiveSource(SourceFilter):
+    """A source that captures live, at the clock's pace (GStreamer's ``is-live``): a camera,
+    a microphone, a test source with ``is-live=true``.
+
+    Subclass it instead of `SourceFilter` (a seeking source puts it first:
+    ``class Camera(LiveSource, SourceSeeking, SourceFilter)``) and call `wait_for_capture`
+    in ``FillBuffer`` with the stream time of the sample about to be made. Sample *i* is
+    then produced when the graph clock reaches its time while the filter runs, and stamped
+    with that time: the running time of its capture, which stands still while the graph is
+    paused. Nothing is produced while paused (``get_state_code`` answers VFW_S_CANT_CUE, so
+    the graph does not wait for its renderers to pause). A source that cannot keep up
+    produces the samples it is late for at once, one after the other.
+
+    `is_live` (default True) switches all of it off when False, for a source that can be
+    either. `latency` is one capture (`capture_latency`) while live: renderers in a live
+    graph present each sample that much after its time, once it has been captured whole.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        self._capture_waits: set[threading.Event] = set()
+        self._capture_stopping = False  # a Stop began; the pin's deactivation follows
+        super().__init__(**kwargs)
+
+    @property
+    def is_live(self) -> bool:
+        """True when the source captures live. Default: True."""
+        return True
+
+    def capture_latency(self) -> int:
+        """The time to capture one sample (100 ns units): one frame's or one buffer's
+        duration. Default: 0."""
+        return 0
+
+    def latency(self) -> tuple[int, int | None]:
+        """See `BaseFilter.latency`: ``(capture, capture)`` while live, else (0, 0)."""
+        if not self.is_live:
+            return 0, 0
+        capture = self.capture_latency()
+        return capture, capture
+
+    def get_state_code(self, timeout_ms: int) -> tuple[FilterState, HRESULT]:
+        """``GetState`` with its success code (see `IMediaFilter.GetState`): VFW_S_CANT_CUE
+        while live and paused, else S_OK."""
+        state = self.GetState(timeout_ms)
+        if state is _PAUSED and self.is_live:
+            return state, HRESULT.VFW_S_CANT_CUE
+        return state, HRESULT.S_OK
+
+    def wait_for_capture(self, stream_time: int, stopping: threading.Event | None = None) -> bool:
+        """Block the streaming thread until the sample at ``stream_time`` is captured: the
+        filter runs and the graph clock has reached ``start`` of ``Run`` plus
+        ``stream_time`` (at once without a clock, or when not `is_live`). Returns True to
+        produce the sample now, False when the pin is stopping (``stopping``, the pin's
+        `SourceStream.stopping` event; the first output pin's by default): ``FillBuffer``
+        then returns False, and no end of stream is sent. A change of state wakes it."""
+        if not self.is_live:
+            return True
+        if stopping is None:
+            stopping = self.output.stopping
+        wake = threading.Event()
+        self._capture_waits.add(wake)
+        try:
+            while True:
+                wake.clear()  # before reading the state: a change after this sets it again
+                if stopping.is_set():
+                    return False
+                if self._capture_stopping:
+                    stopping.wait()  # set by the pin's deactivation, which follows at once
+                    return False
+                if self._state is not _RUNNING:
+                    wake.wait()  # stopped (not yet paused) or paused: nothing is captured
+                    continue
+                clock = self._clock
+                if clock is None:
+                    return True
+                base = self._start
+                if base + stream_time <= 0 or clock.GetTime() >= base + stream_time:
+                    return True
+                cookie = clock.AdviseTime(base, stream_time, wake)
+                try:
+                    wake.wait()
+                finally:
+                    clock.Unadvise(cookie)
+        finally:
+            self._capture_waits.discard(wake)
+
+    def before_streaming(self, pin: Any) -> None:
+        """A new streaming run: no stop is under way."""
+        self._capture_stopping = False
+        super().before_streaming(pin)
+
+    def state_changed(self, old: FilterState, new: FilterState) -> None:
+        """Wake the threads waiting for a capture; a Stop ends their waits."""
+        if new is _STOPPED:
+            self._capture_stopping = True
+        for wake in tuple(self._capture_waits):  # a copy made at once (C level, under the GIL)
+            wake.set()
+        super().state_changed(old, new)

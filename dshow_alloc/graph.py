@@ -5,6 +5,7 @@ from __future__ import annotations
 import collections
 import itertools
 import logging
+import os
 import threading
 import time
 from types import TracebackType
@@ -12,9 +13,11 @@ from typing import Any
 
 from zope.interface import implementer
 
+from dshow_alloc import builder
 from dshow_alloc.clock import SystemClock
 from dshow_alloc.com import ComObject
 from dshow_alloc.hresult import (
+    HRESULT,
     AbortError,
     COMError,
     InvalidArgError,
@@ -94,6 +97,7 @@ class FilterGraph(MediaTimeSeeking, ComObject):
         self._events: collections.deque[tuple[int, Any, Any]] = collections.deque()
         self._event_cond = threading.Condition()  # never held while calling a filter
         self._filters: dict[str, Any] = {}
+        self._added: list[tuple[Any, str]] = []  # (filter, what added it): intelligent connect
         self._state = _STOPPED
         self._clock: Any = SystemClock() if clock is ... else clock
         if self._clock is not None and not IReferenceClock.providedBy(self._clock):
@@ -160,6 +164,7 @@ class FilterGraph(MediaTimeSeeking, ComObject):
                     pin.ConnectedTo().Disconnect()
                     pin.Disconnect()
             del self._filters[name]
+            self._added = [entry for entry in self._added if entry[0] is not filter]
             filter.JoinFilterGraph(None, None)
 
     def _name_of(self, filter: Any) -> str:
@@ -195,9 +200,44 @@ class FilterGraph(MediaTimeSeeking, ComObject):
             self._check_pin_in_graph(in_pin)
             out_pin.Connect(in_pin, media_type)
 
+    # -- IGraphBuilder: intelligent connect (dshow_alloc.builder) ------------------------------
+
     def Connect(self, out_pin: Any, in_pin: Any) -> None:
         """See `IGraphBuilder.Connect`."""
-        self.ConnectDirect(out_pin, in_pin, None)
+        with self._lock:
+            builder.connect(self, out_pin, in_pin)
+
+    def Render(self, out_pin: Any) -> None:
+        """See `IGraphBuilder.Render`."""
+        with self._lock:
+            builder.render(self, out_pin)
+
+    def RenderFile(self, file: str | os.PathLike[str], playlist: None = None) -> None:
+        """See `IGraphBuilder.RenderFile`."""
+        if playlist is not None:
+            raise InvalidArgError(message="RenderFile's playlist is reserved: pass None")
+        with self._lock:
+            builder.render_file(self, file)
+
+    def added_filters(self) -> list[Any]:
+        """The filters in the graph that intelligent connect added (``Connect``, ``Render``,
+        ``RenderFile`` or a launch line's ``autoconvert``), in the order it added them."""
+        return [filter for filter, _by in self._added]
+
+    def added_by(self, filter: Any) -> str | None:
+        """What added ``filter``: ``"Connect"``, ``"Render"``, ``"RenderFile"`` or
+        ``"autoconvert"``; None for a filter added with ``AddFilter`` (or not in the graph)."""
+        for other, by in self._added:
+            if other is filter:
+                return by
+        return None
+
+    def _add_for(self, filter: Any, name: str, by: str) -> str:
+        """``AddFilter`` on behalf of intelligent connect, remembering ``by``."""
+        with self._lock:
+            unique = self.AddFilter(filter, name)
+            self._added.append((filter, by))
+            return unique
 
     def Disconnect(self, pin: Any) -> bool:
         """See `IFilterGraph.Disconnect`."""
@@ -211,13 +251,14 @@ class FilterGraph(MediaTimeSeeking, ComObject):
 
     def connect_chain(self, *filters: Any) -> None:
         """Add the filters not in the graph yet, then connect each one's first unconnected
-        output pin to the next one's first unconnected input pin."""
+        output pin to the next one's first unconnected input pin, directly
+        (``ConnectDirect``: nothing is inserted between them; ``Connect`` would)."""
         with self._lock:
             for filter in filters:
                 if not any(other is filter for other in self._filters.values()):
                     self.AddFilter(filter)
             for upstream, downstream in itertools.pairwise(filters):
-                self.Connect(
+                self.ConnectDirect(
                     _free_pin(upstream, PinDirection.PINDIR_OUTPUT),
                     _free_pin(downstream, PinDirection.PINDIR_INPUT),
                 )
@@ -261,7 +302,9 @@ class FilterGraph(MediaTimeSeeking, ComObject):
         return [filter for filter in ordered if any(filter is f for f in filters)]
 
     def Pause(self) -> None:
-        """See `IMediaControl.Pause`."""
+        """See `IMediaControl.Pause`. A live source in the graph produces nothing while
+        paused, so its renderers cannot show a first sample: ``get_state_code`` then reports
+        VFW_S_CANT_CUE, as Windows' ``GetState`` does, and waits for no renderer."""
         with self._lock:
             self._pause_locked()
 
@@ -273,6 +316,7 @@ class FilterGraph(MediaTimeSeeking, ComObject):
             with self._event_cond:
                 self._completion = None
                 self._renderers_left = sum(map(_is_active_renderer, self._filters.values()))
+            self._set_latency()
         try:
             for filter in self._downstream_first():
                 filter.Pause()
@@ -283,7 +327,12 @@ class FilterGraph(MediaTimeSeeking, ComObject):
 
     def Run(self) -> None:
         """See `IMediaControl.Run`. Resuming from a pause keeps stream time where it stood:
-        the start time moves on by the time spent paused."""
+        the start time moves on by the time spent paused.
+
+        A graph with no renderer whose input is connected has no end of stream to wait
+        for: ``Run`` reports EC_COMPLETE (param1 S_OK, param2 0) at once, so
+        ``WaitForCompletion`` returns instead of waiting forever. Its filters run on until
+        ``Stop``."""
         with self._lock:
             if self._state is _RUNNING:
                 return
@@ -298,6 +347,10 @@ class FilterGraph(MediaTimeSeeking, ComObject):
                 else:
                     start = now + RUN_LATENCY
             self._run_filters(start)
+            with self._event_cond:
+                unending = self._completion is None and self._renderers_left <= 0
+            if unending and not any(map(_is_active_renderer, self._filters.values())):
+                self.Notify(EC_COMPLETE, 0, 0)
 
     def Stop(self) -> None:
         """See `IMediaControl.Stop`."""
@@ -318,13 +371,73 @@ class FilterGraph(MediaTimeSeeking, ComObject):
         return first
 
     def GetState(self, timeout_ms: int) -> FilterState:
-        """See `IMediaControl.GetState`."""
+        """See `IMediaControl.GetState` (`get_state_code` also gives the success code)."""
+        return self.get_state_code(timeout_ms)[0]
+
+    def get_state_code(self, timeout_ms: int) -> tuple[FilterState, HRESULT]:
+        """``GetState`` with the success code Windows returns beside the state (see
+        `IMediaFilter.GetState`): paused with a live source, VFW_S_CANT_CUE at once (no
+        waiting for renderers, which cannot finish pausing); VFW_S_STATE_INTERMEDIATE when a
+        filter has not finished its transition within ``timeout_ms``; else S_OK."""
         seconds = _seconds(timeout_ms)
+        state = self._state
+        if state is _PAUSED and self._cannot_cue():
+            return state, HRESULT.VFW_S_CANT_CUE
         deadline = None if seconds is None else time.monotonic() + seconds
+        intermediate = False
         for filter in list(self._filters.values()):
             left = -1 if deadline is None else max(0, int((deadline - time.monotonic()) * 1000))
-            filter.GetState(left)
-        return self._state
+            with_code = getattr(filter, "get_state_code", None)
+            if with_code is None:
+                filter.GetState(left)
+            elif with_code(left)[1] == HRESULT.VFW_S_STATE_INTERMEDIATE:
+                intermediate = True
+        code = HRESULT.VFW_S_STATE_INTERMEDIATE if intermediate else HRESULT.S_OK
+        return self._state, code
+
+    def _cannot_cue(self) -> bool:
+        """Whether a filter answers VFW_S_CANT_CUE (a live source, paused)."""
+        for filter in list(self._filters.values()):
+            with_code = getattr(filter, "get_state_code", None)
+            if with_code is not None and with_code(0)[1] == HRESULT.VFW_S_CANT_CUE:
+                return True
+        return False
+
+    # -- latency (GStreamer's latency query) ----------------------------------------------------
+
+    def query_latency(self) -> tuple[bool, int, int | None]:
+        """The graph's latency, as GStreamer's latency query answers it: ``(live, min,
+        max)`` in 100 ns units. Along each path from a source to a renderer with a connected
+        input, the filters' ``latency()`` hooks (``(min, max)``; (0, 0) for a filter
+        without one) add up, and a max of None (no limit) stays None; where paths meet, and
+        over all renderers, the largest min and the smallest max win (every path must be
+        able to wait for the slowest). ``live`` is True when a filter on a path is live
+        (``is_live``). Without a renderer: ``(False, 0, None)``.
+
+        When the graph leaves Stopped, every filter is told the latency to use
+        (``set_latency``): ``min`` when live, else 0; renderers present each sample that
+        much after its time, so that a live source's samples, captured whole one frame
+        after their time, are not all late."""
+        with self._lock:
+            renderers = [f for f in self._filters.values() if _is_active_renderer(f)]
+            found: dict[int, tuple[bool, int, int | None]] = {}
+            paths = [_path_latency(renderer, found, set()) for renderer in renderers]
+        if not paths:
+            return False, 0, None
+        maxima = [high for _live, _low, high in paths if high is not None]
+        return (
+            any(live for live, _low, _high in paths),
+            max(low for _live, low, _high in paths),
+            min(maxima) if maxima else None,
+        )
+
+    def _set_latency(self) -> None:
+        """Tell every filter the latency of the run to come (see `query_latency`)."""
+        live, minimum, _maximum = self.query_latency()
+        for filter in self._filters.values():
+            setter = getattr(filter, "set_latency", None)
+            if setter is not None:
+                setter(minimum if live else 0)
 
     # -- IMediaSeeking ------------------------------------------------------------------------
 
@@ -584,6 +697,35 @@ def _free_pin(filter: Any, direction: PinDirection) -> Any:
         return pins[0]
     kind = "output" if direction is PinDirection.PINDIR_OUTPUT else "input"
     raise VfwNotFoundError(message=f"{filter!r} has no unconnected {kind} pin")
+
+
+def _path_latency(
+    filter: Any, found: dict[int, tuple[bool, int, int | None]], visiting: set[int]
+) -> tuple[bool, int, int | None]:
+    """``(live, min, max)`` from the sources up to and including ``filter`` (see
+    `FilterGraph.query_latency`); ``found`` memoises, ``visiting`` breaks a loop."""
+    key = id(filter)
+    if key in found:
+        return found[key]
+    visiting.add(key)
+    hook = getattr(filter, "latency", None)
+    low, high = hook() if hook is not None else (0, 0)
+    live = bool(getattr(filter, "is_live", False))
+    feeders = [
+        pin.ConnectedTo().QueryPinInfo().filter
+        for pin in filter.EnumPins()
+        if pin.QueryDirection() is PinDirection.PINDIR_INPUT and is_connected(pin)
+    ]
+    upstream = [_path_latency(f, found, visiting) for f in feeders if id(f) not in visiting]
+    if upstream:
+        live = live or any(up[0] for up in upstream)
+        low += max(up[1] for up in upstream)
+        maxima = [up[2] for up in upstream if up[2] is not None]
+        up_high = min(maxima) if maxima else None
+        high = None if high is None or up_high is None else high + up_high
+    visiting.discard(key)
+    found[key] = (live, low, high)
+    return found[key]
 
 
 def _is_active_renderer(filter: Any) -> bool:

@@ -11,45 +11,47 @@ import enum
 from typing import ClassVar
 
 __all__ = [
-    "HRESULT",
-    "COMError",
     "FAILED",
+    "HRESULT",
     "SUCCEEDED",
-    "hresult_error_class",
-    "NotImplError",
-    "NoInterfaceError",
-    "PointerError",
     "AbortError",
-    "FailError",
-    "UnexpectedError",
     "AccessDeniedError",
-    "OutOfMemoryError",
+    "COMError",
+    "FailError",
     "InvalidArgError",
-    "VfwInvalidMediaTypeError",
-    "VfwEnumOutOfSyncError",
+    "NoInterfaceError",
+    "NotImplError",
+    "OutOfMemoryError",
+    "PointerError",
+    "UnexpectedError",
+    "VfwAlreadyCommittedError",
     "VfwAlreadyConnectedError",
-    "VfwNoAcceptableTypesError",
-    "VfwInvalidDirectionError",
-    "VfwNotConnectedError",
-    "VfwNoAllocatorError",
-    "VfwRuntimeError",
+    "VfwBadAlignError",
     "VfwBufferNotSetError",
     "VfwBufferOverflowError",
-    "VfwBadAlignError",
-    "VfwAlreadyCommittedError",
     "VfwBuffersOutstandingError",
-    "VfwNotCommittedError",
-    "VfwSizeNotSetError",
-    "VfwNoClockError",
-    "VfwNotFoundError",
-    "VfwNotStoppedError",
-    "VfwWrongStateError",
-    "VfwTypeNotAcceptedError",
-    "VfwTimeoutError",
-    "VfwSampleTimeNotSetError",
+    "VfwCannotConnectError",
+    "VfwCannotRenderError",
+    "VfwEnumOutOfSyncError",
+    "VfwInvalidDirectionError",
+    "VfwInvalidMediaTypeError",
     "VfwMediaTimeNotSetError",
-    "VfwNotInGraphError",
+    "VfwNoAcceptableTypesError",
+    "VfwNoAllocatorError",
+    "VfwNoClockError",
     "VfwNoTransportError",
+    "VfwNotCommittedError",
+    "VfwNotConnectedError",
+    "VfwNotFoundError",
+    "VfwNotInGraphError",
+    "VfwNotStoppedError",
+    "VfwRuntimeError",
+    "VfwSampleTimeNotSetError",
+    "VfwSizeNotSetError",
+    "VfwTimeoutError",
+    "VfwTypeNotAcceptedError",
+    "VfwWrongStateError",
+    "hresult_error_class",
 ]
 
 
@@ -59,6 +61,8 @@ class HRESULT(enum.IntEnum):
     S_OK = 0x00000000
     S_FALSE = 0x00000001
     VFW_S_NO_MORE_ITEMS = 0x00040103
+    VFW_S_STATE_INTERMEDIATE = 0x00040237
+    VFW_S_CANT_CUE = 0x00040268
     VFW_S_NO_STOP_TIME = 0x00040270
     E_NOTIMPL = 0x80004001
     E_NOINTERFACE = 0x80004002
@@ -86,6 +90,8 @@ class HRESULT(enum.IntEnum):
     VFW_E_SIZENOTSET = 0x80040212
     VFW_E_NO_CLOCK = 0x80040213
     VFW_E_NOT_FOUND = 0x80040216
+    VFW_E_CANNOT_CONNECT = 0x80040217
+    VFW_E_CANNOT_RENDER = 0x80040218
     VFW_E_NOT_STOPPED = 0x80040224
     VFW_E_WRONG_STATE = 0x80040227
     VFW_E_TYPE_NOT_ACCEPTED = 0x8004022A
@@ -336,6 +342,22 @@ class VfwNotFoundError(COMError):
     default_message = "The requested object was not found."
 
 
+class VfwCannotConnectError(COMError):
+    """VFW_E_CANNOT_CONNECT (0x80040217)."""
+
+    code = HRESULT.VFW_E_CANNOT_CONNECT
+    default_message = (
+        "No combination of intermediate filters could be found to make the connection."
+    )
+
+
+class VfwCannotRenderError(COMError):
+    """VFW_E_CANNOT_RENDER (0x80040218)."""
+
+    code = HRESULT.VFW_E_CANNOT_RENDER
+    default_message = "No combination of filters could be found to render the stream."
+
+
 class VfwNotStoppedError(COMError):
     """VFW_E_NOT_STOPPED (0x80040224)."""
 
@@ -423,6 +445,8 @@ _BY_CODE: dict[int, type[COMError]] = {
     HRESULT.VFW_E_SIZENOTSET: VfwSizeNotSetError,
     HRESULT.VFW_E_NO_CLOCK: VfwNoClockError,
     HRESULT.VFW_E_NOT_FOUND: VfwNotFoundError,
+    HRESULT.VFW_E_CANNOT_CONNECT: VfwCannotConnectError,
+    HRESULT.VFW_E_CANNOT_RENDER: VfwCannotRenderError,
     HRESULT.VFW_E_NOT_STOPPED: VfwNotStoppedError,
     HRESULT.VFW_E_WRONG_STATE: VfwWrongStateError,
     HRESULT.VFW_E_TYPE_NOT_ACCEPTED: VfwTypeNotAcceptedError,

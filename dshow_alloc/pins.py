@@ -9,21 +9,32 @@ allocation proposal (`dshow_alloc.negotiation`).
 
 Threads. Connections change under the filter's lock, only while the filter is stopped.
 The streaming calls (``Receive``, ``EndOfStream``, ``NewSegment``) come from one upstream
-streaming thread at a time and take no lock: the flags they read (the filter's state,
-``flushing``, the runtime error) are single attribute stores made by the controlling thread,
-which a streaming thread sees at its next check.
+streaming thread at a time: the flags they read (the filter's state, ``flushing``, the
+runtime error) are single attribute stores made by the controlling thread, which a streaming
+thread sees at its next check.
+
+Flush ordering. ``Receive`` marks the pin as receiving (the thread's id in ``_receiving``)
+*before* it reads ``flushing``, and clears the mark when it returns; ``EndFlush`` (which comes
+after ``BeginFlush`` set ``flushing``) waits while the mark is set. Either the ``Receive``
+sees ``flushing`` and returns at once, or ``EndFlush`` sees the mark and waits for it, so a
+``Receive`` that was past its check when the flush began finishes before the flush ends: no
+sample from before a flush reaches the filter after it. The wait is an event the returning
+``Receive`` sets only while a flush is on, so the path costs two attribute stores and no lock
+(DirectShow's filters take ``m_csReceive`` instead). This relies on the two threads' stores
+and loads of those attributes being seen in program order, which the GIL guarantees.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs
 from zope.interface import implementer
 
-from dshow_alloc.allocator import MemAllocator
+from dshow_alloc.allocator import OPTION_VIDEO_META, MemAllocator
 from dshow_alloc.com import ComObject
 from dshow_alloc.hresult import (
     COMError,
@@ -54,14 +65,17 @@ from dshow_alloc.structs import (
     FilterState,
     PinDirection,
     PinInfo,
+    Quality,
 )
 from interfaces import (
     IAllocationProposal,
     IBufferPool,
     IMediaSample,
     IMemAllocator,
+    IMemAllocatorCallbackTemp,
     IMemInputPin,
     IPin,
+    IQualityControl,
 )
 
 if TYPE_CHECKING:
@@ -71,6 +85,7 @@ __all__ = [
     "BaseInputPin",
     "BaseOutputPin",
     "BasePin",
+    "describe_type",
     "error_hresult",
     "filter_label",
     "free_pins",
@@ -80,6 +95,7 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+_get_ident = threading.get_ident
 
 _STOPPED = FilterState.State_Stopped
 _MAX_TIME = 2**63 - 1
@@ -121,6 +137,19 @@ def pin_label(pin: Any) -> str:
         return f"{filter_label(pin.QueryPinInfo().filter)}.{pin.QueryId()}"
     except Exception:
         return repr(pin)
+
+
+def describe_type(media_type: MediaType | None) -> str:
+    """A media type for messages: caps syntax for raw video and audio
+    (``video/x-raw,format=I420,width=320,...``), else its GUIDs."""
+    if media_type is None:
+        return "no type"
+    from dshow_alloc.caps import caps_of  # caps sits above the pins; only messages need it
+
+    try:
+        return caps_of(media_type)
+    except Exception:
+        return repr(media_type)
 
 
 def error_hresult(exc: BaseException) -> int:
@@ -381,6 +410,10 @@ class BasePin(ComObject):
         self.segment = (start, stop, float(rate))
 
 
+FLUSH_WAIT = 10.0
+"""Seconds ``EndFlush`` waits for a ``Receive`` under way to return."""
+
+
 @implementer(IMemInputPin, IAllocationProposal)
 class BaseInputPin(BasePin):
     """``CBaseInputPin``: receives samples and stream events and hands them to its filter.
@@ -411,6 +444,8 @@ class BaseInputPin(BasePin):
         """True after a streaming error, until ``EndFlush`` or a stop."""
         self.end_of_stream = False
         """True once ``EndOfStream`` arrived, until a flush or a stop."""
+        self._receiving = 0  # the thread inside Receive, or 0 (module docstring)
+        self._received = threading.Event()  # a Receive returned while flushing
 
     @property
     def read_only(self) -> bool:
@@ -457,33 +492,52 @@ class BaseInputPin(BasePin):
 
     def Receive(self, sample: IMediaSample) -> bool:
         """See `IMemInputPin.Receive`."""
-        # Hot path: no lock, plain reads of flags other threads store (module docstring).
-        if self._filter._state is _STOPPED:
-            raise VfwWrongStateError()
-        if self.flushing:
-            return False
-        if self.runtime_error:
-            raise VfwRuntimeError()
-        media_type = (
-            sample._media_type if sample.__class__ is MediaSample else sample.GetMediaType()
-        )
-        if media_type is not None and media_type != self._mt:
-            self._change_type(media_type)
-        return self._filter.receive(self, sample)
+        # Hot path: plain stores and reads of flags other threads store, no lock; the
+        # receiving mark orders a Receive under way against EndFlush (module docstring).
+        self._receiving = _get_ident()
+        try:
+            if self._filter._state is _STOPPED:
+                raise VfwWrongStateError()
+            if self.flushing:
+                return False
+            if self.runtime_error:
+                raise VfwRuntimeError()
+            media_type = (
+                sample._media_type if sample.__class__ is MediaSample else sample.GetMediaType()
+            )
+            if media_type is not None and media_type != self._mt:
+                self._change_type(media_type)
+            return self._filter.receive(self, sample)
+        finally:
+            self._receiving = 0
+            if self.flushing:
+                self._received.set()
 
     def _change_type(self, media_type: MediaType) -> None:
-        """A sample carries a new type: accept it, or fail the stream (BC-amf Receive)."""
+        """A sample carries a new type (a dynamic format change): accept it — it becomes the
+        connection's type from this sample on, and the filter's ``media_type_changed`` hears
+        of it — or fail the stream (BC-amf Receive): EC_ERRORABORT with
+        VFW_E_TYPE_NOT_ACCEPTED, end of stream downstream, VFW_E_INVALIDMEDIATYPE raised."""
         try:
             accepted = self._accepts(media_type)
         except Exception:
             accepted = False
         if accepted:
-            self._mt = media_type
+            previous, self._mt = self._mt, media_type
+            try:
+                self._filter.media_type_changed(self, previous)
+            except Exception as exc:
+                self.stream_error(exc)
+                raise
             return
         self.runtime_error = True
-        self._filter.notify_event(EC_ERRORABORT, int(VfwTypeNotAcceptedError.code), None)
+        error = VfwInvalidMediaTypeError(
+            message=f"{self!r} refuses the sample's {describe_type(media_type)} "
+            f"(connected with {describe_type(self._mt)})"
+        )
+        self._filter.notify_event(EC_ERRORABORT, int(VfwTypeNotAcceptedError.code), error)
         self._filter.deliver_end_of_stream()
-        raise VfwInvalidMediaTypeError(message=f"{self!r} refuses the sample's {media_type}")
+        raise error
 
     def ReceiveMultiple(self, samples: Sequence[IMediaSample]) -> int:
         """See `IMemInputPin.ReceiveMultiple`."""
@@ -518,7 +572,19 @@ class BaseInputPin(BasePin):
         self._filter.begin_flush(self)
 
     def EndFlush(self) -> None:
-        """See `IPin.EndFlush`."""
+        """See `IPin.EndFlush`: first waits for a ``Receive`` still under way on another
+        thread (``BeginFlush`` made it return promptly), for at most `FLUSH_WAIT` seconds
+        (then it logs the stuck call and ends the flush regardless)."""
+        receiving = self._receiving
+        if receiving and receiving != _get_ident():
+            self._received.clear()
+            if self._receiving and not self._received.wait(FLUSH_WAIT):
+                log.error(
+                    "%r: a Receive did not return within %s s of BeginFlush; ending the "
+                    "flush without it (a sample from before the flush may still arrive)",
+                    self,
+                    FLUSH_WAIT,
+                )
         self._filter.end_flush(self)
         self.end_of_stream = False
         self.runtime_error = False
@@ -574,8 +640,10 @@ def _requirements_of(input_pin: Any) -> AllocatorProperties:
     return requirements
 
 
+@implementer(IQualityControl)
 class BaseOutputPin(BasePin):
-    """``CBaseOutputPin``: negotiates an allocator with its peer and delivers to it."""
+    """``CBaseOutputPin``: negotiates an allocator with its peer and delivers to it, and
+    takes quality messages from downstream (``IQualityControl``) for its filter."""
 
     direction = PinDirection.PINDIR_OUTPUT
 
@@ -592,6 +660,12 @@ class BaseOutputPin(BasePin):
         """Who provided the allocator, for people reading a graph: ``"proposed by f.In"``,
         ``"provided by f.In"`` (the input pin's ``GetAllocator``), ``"made by f.Output"``
         (``InitAllocator``), or a pass-through's ``"passed through from f.Output"``."""
+        self.renegotiations = 0
+        """Allocator renegotiations made by `change_media_type` since the pin was made."""
+        self._quality_sink: Any = None
+        # Set by Inactive and DeliverBeginFlush: a format change waiting for its samples to
+        # come home gives up (cleared by Active and DeliverEndFlush).
+        self._interrupt = threading.Event()
 
     @property
     def allocator(self) -> Any:
@@ -708,16 +782,139 @@ class BaseOutputPin(BasePin):
             if old is not None and old is not self._allocator:
                 old.Decommit()
 
+    # -- format changes while streaming (dynamic format change) ---------------------------------
+
+    # -- IQualityControl -----------------------------------------------------------------------
+
+    def Notify(self, sender: Any, quality: Quality) -> bool:
+        """See `IQualityControl.Notify`: the message goes to the sink set by ``SetSink``
+        (with this pin's filter as its sender), else to this pin's filter (``quality_notify``:
+        it handles it or passes it upstream)."""
+        if not isinstance(quality, Quality):
+            raise TypeError(f"Notify takes a Quality, not {type(quality).__name__}")
+        sink = self._quality_sink
+        if sink is not None:
+            return bool(sink.Notify(self._filter, quality))
+        notify = getattr(self._filter, "quality_notify", None)
+        return bool(notify(self, sender, quality)) if notify is not None else False
+
+    def SetSink(self, sink: Any) -> None:
+        """See `IQualityControl.SetSink`."""
+        if sink is not None and not IQualityControl.providedBy(sink):
+            raise TypeError(f"SetSink takes an IQualityControl or None, not {type(sink).__name__}")
+        self._quality_sink = sink
+
+    def change_media_type(self, media_type: MediaType) -> bool:
+        """Deliver samples of ``media_type`` from the next sample on: DirectShow's dynamic
+        format change, with GStreamer's reconfigure when the samples no longer fit.
+
+        Call it on the thread that delivers on this pin, between two samples (no sample
+        taken from the allocator is waiting to be delivered), in any state. Steps:
+
+        1. The connected input pin is asked once, ``QueryAccept(media_type)``. A refusal
+           raises `VfwTypeNotAcceptedError` naming both types, and nothing changes: the
+           caller ends the stream (the base classes' streaming loops report it as
+           EC_ERRORABORT with VFW_E_TYPE_NOT_ACCEPTED, then send end of stream), so no
+           sample of a refused type is ever delivered.
+        2. When the new samples fit the allocator — ``media_type.sample_size`` within its
+           ``buffer_size``, and no pooled ``VIDEO_META`` describing frames of another
+           type — the allocator stays as it is.
+        3. Otherwise it is negotiated again: the pin waits until every sample of the
+           allocator is home (those delivered before are still downstream: queued, or held
+           by a paused renderer), decommits it, runs `DecideAllocator` for the new type (a
+           new allocation proposal from downstream, ``DecideBufferSize``,
+           ``NotifyAllocator``) and commits the result. The wait ends early when the pin
+           is deactivated or a flush passes through it (``DeliverBeginFlush``): then
+           nothing has changed and it returns False (ask again after the flush).
+        4. The pin's ``ConnectionMediaType`` is ``media_type`` from now on, and the next
+           sample delivered carries it (``SetMediaType``, so ``AM_SAMPLE_TYPECHANGED``);
+           the input pin takes it on when that sample arrives, in order with the samples
+           (`BaseInputPin` checks it and tells its filter, ``media_type_changed``). This
+           pin's filter hears of it first, ``media_type_changed(self, previous)``.
+
+        Returns True when the change is made (at once when ``media_type`` is the current
+        type). Raises VFW_E_NOT_CONNECTED when the pin is not connected, TypeError for a
+        ``media_type`` that is not a `MediaType`; an error while renegotiating propagates
+        (the stream cannot go on).
+        """
+        if not isinstance(media_type, MediaType):
+            raise TypeError(f"change_media_type takes a MediaType, not {type(media_type).__name__}")
+        peer, current = self._connected, self._mt
+        if peer is None or current is None or self._input is None:
+            raise VfwNotConnectedError(message=f"{self!r} is not connected")
+        if media_type == current:
+            return True
+        if not peer.QueryAccept(media_type):
+            raise VfwTypeNotAcceptedError(
+                message=f"{pin_label(peer)} refuses to change from {describe_type(current)} "
+                f"to {describe_type(media_type)}"
+            )
+        if not _fits(self._allocator, media_type) and not self._renegotiate(media_type):
+            return False
+        self._mt = media_type
+        receive = self._input.Receive
+
+        def deliver_first(sample: IMediaSample) -> bool:
+            # Runs once: the first sample of the new type carries it; later ones do not.
+            self._receive = receive
+            sample.SetMediaType(media_type)
+            return receive(sample)  # type: ignore[no-any-return]
+
+        self._receive = deliver_first
+        self._filter.media_type_changed(self, current)
+        return True
+
+    def _interrupted(self) -> bool:
+        """True when a format change must stop waiting: the filter stopped, or the pin was
+        deactivated or is flushing."""
+        return self._interrupt.is_set() or self._filter._state is _STOPPED
+
+    def _renegotiate(self, media_type: MediaType) -> bool:
+        """Step 3 of `change_media_type`; False when interrupted before anything changed."""
+        old = self._allocator
+        if old is not None:
+            polls = 0
+            while out := _samples_out(old):
+                if self._interrupted():
+                    return False
+                self._interrupt.wait(0.001)  # as CSourceStream retries a failed GetBuffer
+                polls += 1
+                if polls == 5000:  # some 5 s: say who holds them (as a starved GetBuffer does)
+                    log.warning(
+                        "%r has waited some 5 s for %d samples to come home before it can "
+                        "change to %s; still holding them: %s",
+                        self,
+                        out,
+                        describe_type(media_type),
+                        old.outstanding() if isinstance(old, MemAllocator) else "unknown",
+                    )
+            old.Decommit()
+        previous, self._mt = self._mt, media_type
+        try:
+            allocator = self.DecideAllocator(self._input)
+        except Exception:
+            self._mt = previous
+            raise
+        self._allocator = allocator
+        allocator.Commit()
+        if self._filter._state is _STOPPED:
+            allocator.Decommit()  # a Stop came meanwhile: its Inactive may have missed it
+        self.renegotiations += 1
+        log.debug("%r renegotiated its allocator for %s", self, describe_type(media_type))
+        return True
+
     # -- streaming -----------------------------------------------------------------------------
 
     def Active(self) -> None:
         """``CBaseOutputPin::Active``: commit the allocator."""
         if self._allocator is None:
             raise VfwNoAllocatorError(message=f"{self!r} has no allocator")
+        self._interrupt.clear()
         self._allocator.Commit()
 
     def Inactive(self) -> None:
         """``CBaseOutputPin::Inactive``: decommit the allocator."""
+        self._interrupt.set()
         if self._allocator is not None:
             self._allocator.Decommit()
 
@@ -741,9 +938,10 @@ class BaseOutputPin(BasePin):
         self._connected.EndOfStream()
 
     def DeliverBeginFlush(self) -> None:
-        """``BeginFlush`` on the peer."""
+        """``BeginFlush`` on the peer (a format change waiting on this pin gives up)."""
         if self._connected is None:
             raise VfwNotConnectedError()
+        self._interrupt.set()
         self._connected.BeginFlush()
 
     def DeliverEndFlush(self) -> None:
@@ -751,6 +949,7 @@ class BaseOutputPin(BasePin):
         if self._connected is None:
             raise VfwNotConnectedError()
         self._connected.EndFlush()
+        self._interrupt.clear()
 
     def DeliverNewSegment(self, start: int, stop: int, rate: float) -> None:
         """``NewSegment`` on the peer."""
@@ -761,6 +960,27 @@ class BaseOutputPin(BasePin):
 
 def _not_connected(_sample: Any) -> bool:
     raise VfwNotConnectedError()
+
+
+def _fits(allocator: Any, media_type: MediaType) -> bool:
+    """Whether samples of ``media_type`` fit ``allocator`` as it is configured: large enough,
+    and without pooled VIDEO_META describing frames of another type."""
+    if allocator is None or media_type.sample_size > allocator.GetProperties().buffer_size:
+        return False
+    if IBufferPool.providedBy(allocator):
+        config: PoolConfig = allocator.GetConfig()
+        if OPTION_VIDEO_META in config.options and config.media_type != media_type:
+            return False
+    return True
+
+
+def _samples_out(allocator: Any) -> int:
+    """How many of ``allocator``'s samples are away from home (0 when it cannot tell)."""
+    if isinstance(allocator, MemAllocator):
+        return len(allocator.outstanding())
+    if IMemAllocatorCallbackTemp.providedBy(allocator):
+        return max(0, allocator.GetProperties().buffers - allocator.GetFreeCount())
+    return 0
 
 
 def _apply_proposal(allocator: Any, query: AllocationQuery, options: frozenset[str]) -> None:

@@ -20,6 +20,25 @@ no change here by declaring, in its ``pyproject.toml``::
 
 Entries load when first asked for. One that fails to import (an extra not installed) stays
 listed, and asking for it raises `FilterUnavailableError` saying why.
+
+Merit. Every registered filter has a merit, DirectShow's number for how willingly the graph
+builder inserts it (``FilterGraph.Connect``, ``Render``, ``RenderFile``): `MERIT_PREFERRED`,
+`MERIT_NORMAL`, `MERIT_UNLIKELY` or `MERIT_DO_NOT_USE` (any int from 0 to 0xFFFFFFFF). Only
+filters above `MERIT_DO_NOT_USE` are ever inserted, so a filter is left out unless it asks.
+A filter's merit is, in this order: the one `set_merit` gave its name; the one its
+registration gave (``register_filter(..., merit=)``, or the built-in table below); its class's
+``merit`` attribute (an entry point's filter declares it there), `MERIT_DO_NOT_USE` by
+default. The built-in merits: the converters ``videoconvert``, ``videoscale``,
+``audioconvert`` and ``audioresample`` `MERIT_NORMAL` (what intelligent connect inserts);
+the file readers ``y4msrc`` and ``wavsrc`` `MERIT_NORMAL` and ``avsrc`` (any file PyAV reads)
+`MERIT_UNLIKELY`, for ``RenderFile``; ``nullsink`` `MERIT_UNLIKELY`, the renderer ``Render``
+falls back on; and `MERIT_DO_NOT_USE` for the rest: the sinks that need a location or a
+socket (``y4msink``, ``wavsink``, ``avsink``, ``shmsink``), the effects that change the data
+(``invert``, ``gain``), ``tee``, ``queue`` and the sources that are not files.
+
+File sources. ``RenderFile`` chooses the source by file name suffix: a filter's
+`extensions_of` (its registration's, else its class's ``extensions`` attribute) lists the
+suffixes it reads (``.y4m``), ``*`` meaning any file.
 """
 
 from __future__ import annotations
@@ -35,23 +54,35 @@ from typing import Any, ClassVar
 
 import attrs
 
-from dshow_alloc.structs import PinDirection
+from dshow_alloc.structs import (
+    MERIT_DO_NOT_USE,
+    MERIT_NORMAL,
+    MERIT_PREFERRED,
+    MERIT_UNLIKELY,
+    PinDirection,
+)
 
 __all__ = [
     "ENTRY_POINT_GROUP",
     "Element",
     "FilterUnavailableError",
+    "GSTREAMER_NAMES",
     "PinTemplate",
+    "PropertyError",
     "PropertyInfo",
     "UnknownFilterError",
     "UnknownPropertyError",
+    "extensions_of",
     "filter_class",
     "filter_names",
     "make_filter",
+    "merit_name",
+    "merit_of",
     "parse_property",
     "prop",
     "properties_of",
     "register_filter",
+    "set_merit",
 ]
 
 ENTRY_POINT_GROUP = "dshow_alloc.filters"
@@ -69,11 +100,40 @@ _BUILTINS = {
     "avsink": "dshow_alloc.plugins.av:AVSink",
     "shmsink": "dshow_alloc.plugins.shm:ShmSink",
     "shmsrc": "dshow_alloc.plugins.shm:ShmSource",
+    "raysink": "dshow_alloc.distributed:RaySink",
+    "raysrc": "dshow_alloc.distributed:RaySource",
     "tee": "dshow_alloc.plugins.basic:TeeElement",
     "queue": "dshow_alloc.plugins.basic:QueueElement",
     "nullsink": "dshow_alloc.plugins.basic:NullSink",
+    "videoconvert": "dshow_alloc.plugins.convert:VideoConvert",
+    "videoscale": "dshow_alloc.plugins.convert:VideoScale",
+    "audioconvert": "dshow_alloc.plugins.convert:AudioConvert",
+    "audioresample": "dshow_alloc.plugins.convert:AudioResample",
+    "autoconvert": "dshow_alloc.launch:AutoConvert",
 }
 """Built-in filters: name -> ``module:class``."""
+
+_BUILTIN_MERITS = {
+    "videoconvert": MERIT_NORMAL,
+    "videoscale": MERIT_NORMAL,
+    "audioconvert": MERIT_NORMAL,
+    "audioresample": MERIT_NORMAL,
+    "y4msrc": MERIT_NORMAL,
+    "wavsrc": MERIT_NORMAL,
+    "avsrc": MERIT_UNLIKELY,
+    "nullsink": MERIT_UNLIKELY,
+}
+"""The built-in filters' registered merits (the others: `MERIT_DO_NOT_USE`, their class's)."""
+
+_BUILTIN_EXTENSIONS = {"y4msrc": (".y4m",), "wavsrc": (".wav",), "avsrc": ("*",)}
+"""The file name suffixes the built-in file sources read."""
+
+_MERIT_NAMES = {
+    MERIT_PREFERRED: "MERIT_PREFERRED",
+    MERIT_NORMAL: "MERIT_NORMAL",
+    MERIT_UNLIKELY: "MERIT_UNLIKELY",
+    MERIT_DO_NOT_USE: "MERIT_DO_NOT_USE",
+}
 
 # -- properties ------------------------------------------------------------------------------
 
@@ -174,12 +234,20 @@ class _NoProperties:
     pass
 
 
+_props_lock = threading.RLock()  # serializes Element.set_properties (rare, never blocks long)
+
+
 class Element:
-    """The declarations a registered filter carries (see the module docstring)."""
+    """The declarations a registered filter carries (see the module docstring), and
+    ``set_property``/``set_properties`` to change its properties while it runs."""
 
     Properties: ClassVar[type] = _NoProperties
     description: ClassVar[str] = ""
     pin_templates: ClassVar[tuple[PinTemplate, ...]] = ()
+    merit: ClassVar[int] = MERIT_DO_NOT_USE
+    """How willingly intelligent connect inserts the filter (see the module docstring)."""
+    extensions: ClassVar[tuple[str, ...]] = ()
+    """For a file source: the file name suffixes it reads (``.y4m``; ``*``: any file)."""
     props: Any
 
     def init_properties(self, values: dict[str, Any]) -> None:
@@ -189,6 +257,35 @@ class Element:
         if unknown:
             raise UnknownPropertyError(type(self).__name__, unknown[0].replace("_", "-"), names)
         self.props = self.Properties(**values)
+
+    def set_property(self, name: str, value: Any) -> None:
+        """Change one property, in any state and from any thread: ``set_properties(**{name:
+        value})`` (``name`` as in Python, ``num_buffers``, or a launch line, ``num-buffers``)."""
+        self.set_properties(**{name: value})
+
+    def set_properties(self, **values: Any) -> None:
+        """Change properties together: validated like the filter's own arguments (TypeError
+        or ValueError for a bad value, `UnknownPropertyError` for an unknown name; then
+        nothing changed), then put in place at once — ``self.props`` is replaced by a new
+        object, so a streaming thread that read it sees every new value or none — and the
+        filter is told (``properties_changed``). A running filter picks a change up at its
+        next sample; which properties change a running stream, each filter's docstring says
+        (a test source's size changes the stream's format, its pattern the next frame)."""
+        renamed = {key.replace("-", "_"): value for key, value in values.items()}
+        names = {field.name for field in attrs.fields(self.Properties)}
+        unknown = sorted(set(renamed) - names)
+        if unknown:
+            raise UnknownPropertyError(type(self).__name__, unknown[0].replace("_", "-"), names)
+        with _props_lock:  # one change after another, each from the latest values
+            self.props = attrs.evolve(self.props, **renamed)
+            self.properties_changed(frozenset(renamed))
+
+    def properties_changed(self, names: frozenset[str]) -> None:
+        """``set_properties`` set ``names`` (Python names) in ``self.props`` — also to the
+        values they had: a property may describe what the filter offers rather than what it
+        streams now (a test source's ``width``, when a caps filter chose another). Called on
+        the caller's thread, one change at a time; it must not block. Default: nothing (a
+        filter that reads ``self.props`` at each sample needs nothing more)."""
 
     def expected_samples(self) -> int | None:
         """How many samples the filter will produce, when it knows (for progress bars)."""
@@ -216,12 +313,62 @@ def properties_of(cls: type) -> list[PropertyInfo]:
 
 
 class UnknownFilterError(LookupError):
-    """No filter has that name; ``suggestions`` are the closest names."""
+    """No filter has that name; ``suggestions`` are the closest names (for a GStreamer
+    element's name, the filters that do its job here, which ``note`` explains)."""
 
-    def __init__(self, name: str, suggestions: list[str]) -> None:
+    def __init__(self, name: str, suggestions: list[str], note: str = "") -> None:
         hint = f"; did you mean {' or '.join(suggestions)}?" if suggestions else ""
+        if note:
+            hint += f" ({note})"
         super().__init__(f"no filter named {name!r}{hint}")
-        self.name, self.suggestions = name, suggestions
+        self.name, self.suggestions, self.note = name, suggestions, note
+
+
+#: GStreamer elements users type from habit -> (the filters doing that job here, why).
+GSTREAMER_NAMES: dict[str, tuple[tuple[str, ...], str]] = {
+    "fakesink": (("nullsink",), "GStreamer's fakesink is nullsink here"),
+    "fakevideosink": (("nullsink",), "GStreamer's fakevideosink is nullsink here"),
+    "fakeaudiosink": (("nullsink",), "GStreamer's fakeaudiosink is nullsink here"),
+    "autovideosink": (("nullsink",), "nothing draws video here; y4msink or avsink write it"),
+    "xvimagesink": (("nullsink",), "nothing draws video here; y4msink or avsink write it"),
+    "ximagesink": (("nullsink",), "nothing draws video here; y4msink or avsink write it"),
+    "glimagesink": (("nullsink",), "nothing draws video here; y4msink or avsink write it"),
+    "autoaudiosink": (("nullsink",), "nothing plays audio here; wavsink or avsink write it"),
+    "alsasink": (("nullsink",), "nothing plays audio here; wavsink or avsink write it"),
+    "pulsesink": (("nullsink",), "nothing plays audio here; wavsink or avsink write it"),
+    "filesrc": (("avsrc", "y4msrc", "wavsrc"), "these read a file and decode it themselves"),
+    "decodebin": (("avsrc",), "avsrc reads, demuxes and decodes a file: no filesrc before it"),
+    "decodebin3": (("avsrc",), "avsrc reads, demuxes and decodes a file: no filesrc before it"),
+    "uridecodebin": (("avsrc",), "avsrc reads, demuxes and decodes the file location= names"),
+    "uridecodebin3": (("avsrc",), "avsrc reads, demuxes and decodes the file location= names"),
+    "playbin": (("avsrc",), "avsrc reads, demuxes and decodes the file location= names"),
+    "qtdemux": (("avsrc",), "avsrc demuxes and decodes a file by itself"),
+    "matroskademux": (("avsrc",), "avsrc demuxes and decodes a file by itself"),
+    "wavparse": (("wavsrc",), "wavsrc reads a WAV file by itself"),
+    "filesink": (("y4msink", "wavsink", "avsink"), "by the file to write: .y4m, .wav, others"),
+    "mp4mux": (("avsink",), "avsink encodes and muxes by its file name"),
+    "matroskamux": (("avsink",), "avsink encodes and muxes by its file name"),
+    "x264enc": (("avsink",), "avsink encodes and muxes by its file name"),
+    "y4menc": (("y4msink",), "y4msink writes the file itself"),
+    "wavenc": (("wavsink",), "wavsink writes the file itself"),
+    "identity": (("queue",), "a queue passes samples on unchanged, on its own thread"),
+    "volume": (("gain",), "GStreamer's volume is gain here (factor=)"),
+    "videoconvertscale": (("videoconvert", "videoscale"), "one converts, one scales"),
+    "autovideoconvert": (("autoconvert",), "autoconvert inserts the converters a link needs"),
+    "capsfilter": ((), "write the caps themselves between two '!': ! video/x-raw,width=320 !"),
+}
+
+
+def _unknown(name: object) -> UnknownFilterError:
+    """The error for a name nobody registered: for a GStreamer element's name, the filters
+    that do its job here; else the closest spellings."""
+    text = str(name)
+    with _lock:
+        known = list(_specs)
+    if text in GSTREAMER_NAMES:
+        names, note = GSTREAMER_NAMES[text]
+        return UnknownFilterError(text, [n for n in names if n in known], note)
+    return UnknownFilterError(text, difflib.get_close_matches(text, known, n=3))
 
 
 class UnknownPropertyError(LookupError):
@@ -236,6 +383,19 @@ class UnknownPropertyError(LookupError):
         self.name, self.suggestions = name, close
 
 
+class PropertyError:
+    """Mixed into an exception about one property's value of one filter (a file its
+    ``location`` names that cannot be opened): a launch line puts its caret under that
+    property (`dshow_alloc.launch.Pipeline.error_for`)."""
+
+    filter_name: str
+    """The filter's name (``y4msink0``)."""
+    property_name: str
+    """The property as a launch line writes it (``location``)."""
+    value: Any
+    """The property's value."""
+
+
 class FilterUnavailableError(ImportError):
     """The filter is registered but its module does not import (an extra not installed)."""
 
@@ -243,6 +403,8 @@ class FilterUnavailableError(ImportError):
 _lock = threading.Lock()
 _specs: dict[str, str] = {}  # name -> "module:attr", not loaded yet
 _loaded: dict[str, type] = {}
+_registered_merits: dict[str, int] = {}  # register_filter(..., merit=)
+_merits: dict[str, int] = {}  # set_merit
 _scanned = False
 
 
@@ -270,24 +432,108 @@ def rescan() -> None:
     _scan()
 
 
-def register_filter(name: str, cls: type, *, replace: bool = False) -> None:
-    """Register ``cls`` under ``name`` in this process (entry points do it for packages)."""
+def register_filter(
+    name: str, cls: type, *, replace: bool = False, merit: int | None = None
+) -> None:
+    """Register ``cls`` under ``name`` in this process (entry points do it for packages),
+    with ``merit`` (None: the class's ``merit``). A bad merit raises as `set_merit` says,
+    and nothing is registered."""
     if not isinstance(name, str) or not name:
         raise ValueError("a filter name is a non-empty str")
     _check_filter_class(cls, repr(cls))
+    if merit is not None:
+        _check_merit(merit)
     _scan()
     with _lock:
         if not replace and (name in _loaded or name in _specs):
             raise ValueError(f"a filter named {name!r} is already registered")
         _specs[name] = f"{cls.__module__}:{cls.__qualname__}"
         _loaded[name] = cls
+        _merits.pop(name, None)
+        if merit is None:
+            _registered_merits.pop(name, None)
+        else:
+            _registered_merits[name] = merit
 
 
 def unregister_filter(name: str) -> None:
-    """Forget ``name`` (tests use it to undo `register_filter`)."""
+    """Forget ``name`` (tests use it to undo `register_filter`), and any merit set for it."""
     with _lock:
         _specs.pop(name, None)
         _loaded.pop(name, None)
+        _registered_merits.pop(name, None)
+        _merits.pop(name, None)
+
+
+def _check_merit(merit: object) -> int:
+    if type(merit) is not int:
+        raise TypeError(f"a merit is an int (MERIT_NORMAL ...), not {type(merit).__name__}")
+    if not 0 <= merit <= 0xFFFFFFFF:
+        raise ValueError(f"a merit is from 0 to 0xFFFFFFFF (a DWORD), not {merit:#x}")
+    return merit
+
+
+def set_merit(name: str, merit: int | None) -> None:
+    """Give the filter registered as ``name`` this merit, over its registration's and its
+    class's; None goes back to those. Any registered name may be given one, built-in or not.
+
+    Raises:
+        TypeError: ``merit`` is not an int (a bool is not one).
+        ValueError: ``merit`` is outside 0..0xFFFFFFFF.
+        UnknownFilterError: no filter is registered as ``name``.
+
+    A call that raises changes nothing.
+    """
+    if merit is not None:
+        _check_merit(merit)
+    _scan()
+    with _lock:
+        known = name in _specs
+    if not known:
+        raise _unknown(name)
+    with _lock:
+        if merit is None:
+            _merits.pop(name, None)
+        else:
+            _merits[name] = merit
+
+
+def merit_of(name: str) -> int:
+    """The merit of the filter registered as ``name`` (the module docstring says which).
+
+    Raises:
+        UnknownFilterError, FilterUnavailableError: as `filter_class` (only when the merit
+            comes from the class).
+    """
+    _scan()
+    with _lock:
+        if name in _merits:
+            return _merits[name]
+        if name in _registered_merits:
+            return _registered_merits[name]
+        if name in _BUILTIN_MERITS and _specs.get(name) == _BUILTINS.get(name):
+            return _BUILTIN_MERITS[name]
+    return int(filter_class(name).merit)
+
+
+def merit_name(merit: int) -> str:
+    """``MERIT_NORMAL`` for 0x600000 and the other named values, else the number in hex."""
+    return _MERIT_NAMES.get(merit, f"{merit:#x}")
+
+
+def extensions_of(name: str) -> tuple[str, ...]:
+    """The file name suffixes the source registered as ``name`` reads, lower case with their
+    dot (``*``: any file); () for a filter that reads no files.
+
+    Raises:
+        UnknownFilterError, FilterUnavailableError: as `filter_class`.
+    """
+    _scan()
+    with _lock:
+        builtin = name in _BUILTIN_EXTENSIONS and _specs.get(name) == _BUILTINS.get(name)
+    if builtin:
+        return _BUILTIN_EXTENSIONS[name]
+    return tuple(str(suffix).lower() for suffix in filter_class(name).extensions)
 
 
 def filter_names() -> list[str]:
@@ -310,6 +556,13 @@ def _check_filter_class(cls: Any, what: str) -> None:
 
     if not (isinstance(cls, type) and issubclass(cls, BaseFilter) and issubclass(cls, Element)):
         raise TypeError(f"{what} is not a BaseFilter and Element subclass")
+    try:
+        _check_merit(cls.merit)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{what}: its merit attribute is wrong: {exc}") from None
+    extensions = cls.extensions
+    if not isinstance(extensions, tuple) or not all(isinstance(e, str) for e in extensions):
+        raise TypeError(f"{what}: its extensions attribute is not a tuple of str")
 
 
 def filter_class(name: str) -> Any:
@@ -325,7 +578,7 @@ def filter_class(name: str) -> Any:
         return cls
     target = _specs.get(name)
     if target is None:
-        raise UnknownFilterError(name, difflib.get_close_matches(name, list(_specs), n=3))
+        raise _unknown(name)
     try:
         cls = _load(target)
     except TypeError as exc:

@@ -3,7 +3,10 @@
 `run_graph` runs a graph until every renderer finished (EC_COMPLETE), an error aborts it, a
 time limit passes, or Ctrl-C; it stops the graph cleanly in every case and returns a
 `RunReport`: samples per source and renderer, the rate, each allocator's reuse and time
-blocked in ``GetBuffer``, the copies filters made, and the graph's events.
+blocked in ``GetBuffer``, the copies filters made, the samples renderers and leaky queues
+dropped and those renderers presented late, and the graph's events. Each event is a
+`RunEvent`: its text, and what the graph was told; an error keeps its exception (type,
+message and traceback) and the name of the filter that reported it (`RunReport.errors`).
 
 The progress bar is tqdm's (the ``media`` extra); without tqdm, or when ``progress`` is
 False, nothing is drawn.
@@ -12,15 +15,17 @@ False, nothing is drawn.
 from __future__ import annotations
 
 import time
+import traceback
 from typing import Any
 
 import attrs
 
+from dshow_alloc.filters import reported_by
 from dshow_alloc.hresult import AbortError, COMError
 from dshow_alloc.pins import filter_label, is_connected, is_source, pin_label
 from dshow_alloc.structs import EC_COMPLETE, EC_ERRORABORT, EC_USERABORT, EventCode, PinDirection
 
-__all__ = ["AllocatorReport", "RunReport", "collect_report", "run_graph"]
+__all__ = ["AllocatorReport", "RunEvent", "RunReport", "collect_report", "run_graph"]
 
 
 def event_name(code: int) -> str:
@@ -29,6 +34,52 @@ def event_name(code: int) -> str:
         return EventCode(code).name
     except ValueError:
         return hex(code)
+
+
+class RunEvent(str):
+    """One event of a run, as its text (``"EC_COMPLETE"``, ``"EC_ERRORABORT (oops)"``: what
+    the end-of-run table prints and compares equal to), keeping what the graph was told."""
+
+    code: int
+    """The event code (``EC_ERRORABORT``)."""
+    param1: Any
+    """Its first parameter (an error's HRESULT)."""
+    param2: Any
+    """Its second parameter (an error's exception)."""
+
+    def __new__(cls, text: str, code: int, param1: Any = 0, param2: Any = 0) -> RunEvent:
+        event = super().__new__(cls, text)
+        event.code, event.param1, event.param2 = code, param1, param2
+        return event
+
+    def __getnewargs__(self) -> tuple[str, int, Any, Any]:  # type: ignore[override]
+        return str(self), self.code, self.param1, self.param2
+
+    @property
+    def error(self) -> BaseException | None:
+        """The exception an EC_ERRORABORT carried, with its ``__traceback__``; else None."""
+        error = self.param2
+        return error if self.code == EC_ERRORABORT and isinstance(error, BaseException) else None
+
+    @property
+    def filter_name(self) -> str | None:
+        """The filter that reported the error (whose hook raised it), when one did."""
+        error = self.error
+        return reported_by(error) if error is not None else None
+
+    def describe(self) -> str:
+        """An error in one line, ``myfilter0: ValueError: oops in my filter`` (the event's
+        text for anything else)."""
+        error = self.error
+        if error is None:
+            return str(self)
+        where = f"{self.filter_name}: " if self.filter_name else ""
+        return f"{where}{type(error).__name__}: {error}"
+
+    def format_traceback(self) -> str:
+        """An error's traceback as Python prints it ("" for another event)."""
+        error = self.error
+        return "".join(traceback.format_exception(error)) if error is not None else ""
 
 
 @attrs.frozen
@@ -76,7 +127,13 @@ class RunReport:
     """Samples each filter copied (in-place filters given read-only samples, tee branches
     and queues whose downstream refused the upstream allocator, shmsink)."""
     events: list[str]
-    """The graph's events, in order (an error's message included)."""
+    """The graph's events, in order (an error's message included); from `run_graph`, each
+    a `RunEvent` keeping the event's parameters (an error's exception)."""
+    dropped: dict[str, int] = attrs.field(factory=dict)
+    """Samples each filter that can drop dropped: renderers with ``sync`` (too late),
+    leaky queues (full), and any other filter that dropped some (shmsink without a reader)."""
+    late: dict[str, int] = attrs.field(factory=dict)
+    """Samples each renderer with ``sync`` presented although they arrived late."""
 
     @property
     def succeeded(self) -> bool:
@@ -88,6 +145,11 @@ class RunReport:
         """Samples delivered by all sources."""
         return sum(self.sources.values())
 
+    @property
+    def errors(self) -> list[RunEvent]:
+        """The events that carried an exception (EC_ERRORABORT from a filter), in order."""
+        return [e for e in self.events if isinstance(e, RunEvent) and e.error is not None]
+
     def format(self) -> str:
         """The end-of-run table."""
         rate = self.samples / self.seconds if self.seconds > 0 else 0.0
@@ -95,14 +157,30 @@ class RunReport:
             f"{self.completion} after {self.seconds:.3f} s: {self.samples} samples from "
             f"{len(self.sources)} source(s), {rate:,.1f} samples/s",
         ]
-        rows: list[tuple[str, ...]] = [("filter", "samples", "copies")]
+        # The dropped and late columns appear when a filter of the graph can drop.
+        losses = bool(self.dropped or self.late)
+
+        def row(label: str, name: str, samples: str) -> tuple[str, ...]:
+            cells = (label, samples, str(self.copies.get(name, 0)))
+            if not losses:
+                return cells
+            dropped, late = self.dropped.get(name), self.late.get(name)
+            return (
+                *cells,
+                "" if dropped is None else str(dropped),
+                "" if late is None else str(late),
+            )
+
+        header = ("filter", "samples", "copies") + (("dropped", "late") if losses else ())
+        rows: list[tuple[str, ...]] = [header]
         for name, count in self.sources.items():
-            rows.append((f"{name} (source)", str(count), str(self.copies.get(name, 0))))
+            rows.append(row(f"{name} (source)", name, str(count)))
         for name, count in self.renderers.items():
-            rows.append((f"{name} (renderer)", str(count), str(self.copies.get(name, 0))))
-        for name, count in self.copies.items():
+            rows.append(row(f"{name} (renderer)", name, str(count)))
+        others = [*self.copies, *(name for name in self.dropped if name not in self.copies)]
+        for name in others:
             if name not in self.sources and name not in self.renderers:
-                rows.append((name, "", str(count)))
+                rows.append(row(name, name, ""))
         lines += _table(rows)
         if self.allocators:
             rows = [("allocator", "buffers", "made", "served", "reuse", "waits", "blocked")]
@@ -189,17 +267,34 @@ def collect_report(
     sources: dict[str, int] = {}
     renderers: dict[str, int] = {}
     copies: dict[str, int] = {}
+    dropped: dict[str, int] = {}
+    late: dict[str, int] = {}
     for filter in graph.EnumFilters():
         name = filter_label(filter)
         if is_source(filter):
             sources[name] = sum(getattr(pin, "delivered", 0) for pin in filter.EnumPins())
-        if getattr(filter, "is_renderer", False):
+        renderer = bool(getattr(filter, "is_renderer", False))
+        if renderer:
             renderers[name] = getattr(filter, "rendered", 0)
         count = getattr(filter, "copies", 0)
         if count:
             copies[name] = count
+        syncing = renderer and getattr(filter, "sync", False) is True
+        lost = getattr(filter, "dropped", 0)
+        if isinstance(lost, int) and (lost or syncing or getattr(filter, "leaky", "no") != "no"):
+            dropped[name] = lost
+        if syncing:
+            late[name] = getattr(filter, "late", 0)
     return RunReport(
-        completion, seconds, sources, renderers, _allocators(graph), copies, events or []
+        completion,
+        seconds,
+        sources,
+        renderers,
+        _allocators(graph),
+        copies,
+        events or [],
+        dropped,
+        late,
     )
 
 
@@ -234,7 +329,7 @@ def _drain_events(graph: Any) -> list[str]:
         text = event_name(code)
         if code == EC_ERRORABORT:
             text += f" ({param2})" if param2 is not None else f" ({param1:#x})"
-        events.append(text)
+        events.append(RunEvent(text, code, param1, param2))
 
 
 def run_graph(

@@ -66,12 +66,12 @@ from dshow_alloc.structs import (
 from interfaces import IMediaSeeking
 
 __all__ = [
-    "SEEKING_CAPABILITIES",
-    "KEEP",
-    "MediaTimeSeeking",
-    "MAX_TIME",
     "DROP",
     "END",
+    "KEEP",
+    "MAX_TIME",
+    "SEEKING_CAPABILITIES",
+    "MediaTimeSeeking",
     "Segment",
     "SourceSeeking",
     "check_time_format",

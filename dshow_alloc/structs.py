@@ -38,6 +38,20 @@ __all__ = [
     "AM_SAMPLE_TIMEVALID",
     "AM_SAMPLE_TYPECHANGED",
     "AM_STREAM_CONTROL",
+    "AM_STREAM_MEDIA",
+    "EC_CLOCK_CHANGED",
+    "EC_COMPLETE",
+    "EC_ERRORABORT",
+    "EC_PAUSED",
+    "EC_USERABORT",
+    "MERIT_DO_NOT_USE",
+    "MERIT_NORMAL",
+    "MERIT_PREFERRED",
+    "MERIT_UNLIKELY",
+    "SAMPLE_MEDIA_TIME_VALID",
+    "SAMPLE_VALID_FLAGS",
+    "TIME_FORMAT_MEDIA_TIME",
+    "TIME_FORMAT_NONE",
     "AM_SEEKING_AbsolutePositioning",
     "AM_SEEKING_CanDoSegments",
     "AM_SEEKING_CanGetCurrentPos",
@@ -56,22 +70,14 @@ __all__ = [
     "AM_SEEKING_SeekToKeyFrame",
     "AM_SEEKING_Segment",
     "AM_SEEKING_Source",
-    "TIME_FORMAT_MEDIA_TIME",
-    "TIME_FORMAT_NONE",
-    "AM_STREAM_MEDIA",
-    "EC_CLOCK_CHANGED",
-    "EC_COMPLETE",
-    "EC_ERRORABORT",
-    "EC_PAUSED",
-    "EC_USERABORT",
-    "SAMPLE_MEDIA_TIME_VALID",
-    "SAMPLE_VALID_FLAGS",
     "AllocatorProperties",
     "EventCode",
     "FilterInfo",
     "FilterState",
     "PinDirection",
     "PinInfo",
+    "Quality",
+    "QualityMessageType",
     "SampleProperties",
 ]
 
@@ -128,6 +134,13 @@ TIME_FORMAT_NONE = uuid.UUID(int=0)
 # AM_SAMPLE2_PROPERTIES.dwStreamId values.
 AM_STREAM_MEDIA = 0
 AM_STREAM_CONTROL = 1
+
+# A registered filter's merit (strmif.h): the graph builder's intelligent connect inserts
+# only filters above MERIT_DO_NOT_USE, the highest merit first.
+MERIT_PREFERRED = 0x800000
+MERIT_NORMAL = 0x600000
+MERIT_UNLIKELY = 0x400000
+MERIT_DO_NOT_USE = 0x200000
 
 
 class EventCode(enum.IntEnum):
@@ -255,3 +268,44 @@ class FilterInfo:
     """achName: the name the graph knows the filter by ("" outside a graph)."""
     graph: Any
     """pGraph: the filter graph, or None."""
+
+
+class QualityMessageType(enum.IntEnum):
+    """``QualityMessageType``: which way a stream is out of balance."""
+
+    Famine = 0
+    """Data arrives too late: send less (skip work, drop frames)."""
+    Flood = 1
+    """Data arrives early and plentiful: more could be sent."""
+
+
+def _quality_type(_inst: Any, attribute: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, QualityMessageType):
+        raise TypeError(
+            f"{attribute.name} must be a QualityMessageType (Famine or Flood), "
+            f"not {type(value).__name__}"
+        )
+
+
+def _proportion(_inst: Any, attribute: attrs.Attribute[int], value: object) -> None:
+    if type(value) is not int:
+        raise TypeError(f"{attribute.name} must be an int, not {type(value).__name__}")
+    if not 0 < value < 2**31:
+        raise ValueError(
+            f"{attribute.name} must be a LONG > 0 (1000 is the current rate), got {value}"
+        )
+
+
+@attrs.frozen
+class Quality:
+    """``Quality``: a quality message, sent upstream by ``IQualityControl.Notify``."""
+
+    type: QualityMessageType = attrs.field(validator=_quality_type)
+    """Type: ``Famine`` (too late) or ``Flood`` (early)."""
+    proportion: int = attrs.field(validator=_proportion)
+    """Proportion: the rate of data the sender can take, per mille of the current rate (1000:
+    as now; 500: half as much)."""
+    late: int = attrs.field(validator=_reference_time)
+    """Late: how late (100 ns units; negative: early) the sample at ``timestamp`` was."""
+    timestamp: int = attrs.field(validator=_reference_time)
+    """TimeStamp: the start time (stream time) of the sample the message is about."""

@@ -32,31 +32,33 @@ from interfaces.graph import (
 )
 from interfaces.memory import IMemory, IMemoryAllocator
 from interfaces.pins import IAllocationProposal, IMemInputPin, IPin
+from interfaces.quality import IQualityControl
 from interfaces.sample import IBufferSample, IMediaSample, IMediaSample2
 from interfaces.seeking import IMediaSeeking
 from interfaces.unknown import IUnknown
 
 __all__ = [
-    "IUnknown",
-    "IMemory",
-    "IMemoryAllocator",
-    "IMediaSample",
-    "IMediaSample2",
-    "IBufferSample",
-    "IMemAllocator",
-    "IMemAllocatorCallbackTemp",
-    "IMemAllocatorNotifyCallbackTemp",
-    "IBufferPool",
-    "IPin",
-    "IMemInputPin",
     "IAllocationProposal",
-    "IMediaFilter",
     "IBaseFilter",
-    "IReferenceClock",
+    "IBufferPool",
+    "IBufferSample",
     "IFilterGraph",
     "IGraphBuilder",
     "IMediaControl",
     "IMediaEvent",
     "IMediaEventSink",
+    "IMediaFilter",
+    "IMediaSample",
+    "IMediaSample2",
     "IMediaSeeking",
+    "IMemAllocator",
+    "IMemAllocatorCallbackTemp",
+    "IMemAllocatorNotifyCallbackTemp",
+    "IMemInputPin",
+    "IMemory",
+    "IMemoryAllocator",
+    "IPin",
+    "IQualityControl",
+    "IReferenceClock",
+    "IUnknown",
 ]

@@ -58,7 +58,9 @@ class IMediaFilter(IUnknown):
         From Stopped, activates every connected pin first: an output pin commits its
         allocator; the first failure stops the activation and is raised, and the filter stays
         Stopped. From Running, presentation stops but data keep flowing until the pipeline
-        fills. A paused renderer blocks on its first sample (see ``GetState``).
+        fills. A paused renderer blocks on its first sample (see ``GetState``). A live source
+        (one that captures at the clock's pace) produces nothing while paused: its
+        ``GetState`` code is VFW_S_CANT_CUE.
 
         Raises:
             COMError: VFW_E_NO_ALLOCATOR when a connected output pin has no allocator.
@@ -84,8 +86,16 @@ class IMediaFilter(IUnknown):
         ``timeout_ms``. A filter that completes a transition asynchronously (a renderer
         pausing, which waits for its first sample) waits up to ``timeout_ms`` milliseconds for
         it (0: do not wait) and then returns the state it was asked to go to, finished or not.
-        Windows would add the success codes VFW_S_STATE_INTERMEDIATE or VFW_S_CANT_CUE; this
-        mapping returns only the state (a success code is a normal return).
+
+        Success codes. Windows returns a success code beside the state: S_OK,
+        VFW_S_STATE_INTERMEDIATE (0x00040237: the transition has not finished within
+        ``timeout_ms``) or VFW_S_CANT_CUE (0x00040268: a live source is paused; it produces
+        nothing until it runs, so the renderers downstream cannot finish pausing and nobody
+        should wait for them). ``GetState`` returns the state only, so existing callers keep
+        working; a filter that has such codes (renderers, live sources) and the filter graph
+        also answer ``get_state_code(timeout_ms) -> (state, code)`` with the code as an
+        ``HRESULT``. The graph reports VFW_S_CANT_CUE when any of its filters does, at once:
+        it does not wait for the renderers then.
         """
 
     def SetSyncSource(clock: IReferenceClock | None) -> None:

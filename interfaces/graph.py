@@ -10,6 +10,8 @@ from zope.interface import taggedValue
 from interfaces.unknown import IUnknown
 
 if TYPE_CHECKING:
+    import os
+
     from dshow_alloc.mediatype import MediaType
     from dshow_alloc.structs import FilterState
     from interfaces.filters import IBaseFilter
@@ -78,7 +80,17 @@ class IFilterGraph(IUnknown):
 
 
 class IGraphBuilder(IFilterGraph):
-    """Graph building with intelligence: here, ``Connect`` tries the pins' types directly.
+    """Graph building with intelligence: filters from the registry go in where needed.
+
+    *Intelligent connect* inserts registered filters of merit above ``MERIT_DO_NOT_USE``
+    only: *converters* (one input and one output pin) between two pins, *renderers* (one
+    input pin, no output) at the end of a stream, *file sources* (chosen by the file's
+    suffix) at its start; the highest merit first, then by registered name. Every filter it
+    adds joins the graph under its registered name (`` 0001`` appended when taken) and is
+    the graph's like any other (``RemoveFilter`` takes it out); the graph remembers which
+    it added. Each method builds only while the graph is stopped, and one that raises leaves
+    the graph exactly as it was: the filters it added are removed, the pins it connected
+    disconnected.
 
     The IID is the real one, IID_IGraphBuilder.
     """
@@ -86,13 +98,62 @@ class IGraphBuilder(IFilterGraph):
     taggedValue("iid", UUID("56a868a9-0ad4-11ce-b03a-0020af0ba770"))
 
     def Connect(out_pin: IPin, in_pin: IPin) -> None:
-        """Connect the pins with any type they agree on (``ConnectDirect`` with no type).
+        """Connect ``out_pin`` (an output pin) to ``in_pin`` (an input pin), directly when
+        they agree on a type, else through a chain of converters.
 
-        DirectShow would insert intermediate filters from the registry when no type
-        agrees; this framework has no filter registry, so it raises instead.
+        Directly: ``ConnectDirect(out_pin, in_pin)`` with no type. When that is refused
+        because no type fits (VFW_E_TYPE_NOT_ACCEPTED, VFW_E_NO_ACCEPTABLE_TYPES,
+        VFW_E_INVALIDMEDIATYPE, E_FAIL or E_INVALIDARG), chains of one, then two, then
+        three converters are tried (a converter at most once in a chain); chains of one
+        length in the lexicographic order of their converters' ranks (merit, highest first,
+        then name), so the shortest chain wins, and among chains of one length the one whose
+        first converter ranks highest, then its second. Each link of a chain takes the
+        first type its two pins agree on; when it or a later link fails, the link's other
+        candidate types are tried in turn: the upstream pin's types fixed by the
+        downstream pin's template caps, before the last link those types moved towards what
+        ``in_pin`` wants (its template caps and offered types), then every type either pin
+        offers. At most 1000 pin connections are tried in one call. The first chain that
+        connects end to end stays in the graph.
 
         Raises:
-            COMError: what ``ConnectDirect`` raises.
+            COMError: E_POINTER when a pin is None.
+            COMError: VFW_E_NOT_IN_GRAPH when a pin's filter is not in this graph.
+            COMError: VFW_E_INVALID_DIRECTION when ``out_pin`` is not an output pin or
+                ``in_pin`` not an input pin.
+            COMError: VFW_E_ALREADY_CONNECTED when either pin is connected.
+            COMError: VFW_E_NOT_STOPPED when the graph is not stopped.
+            COMError: VFW_E_CANNOT_CONNECT (0x80040217) when no chain connects them.
+            Exception: the direct connection's own error when it failed for another reason
+                than the type (a filter's hook raising, an allocator that cannot be sized):
+                no converter would mend it.
+        """
+
+    def Render(out_pin: IPin) -> None:
+        """Connect ``out_pin`` (an unconnected output pin) to a new renderer, through
+        converters as ``Connect`` inserts them: the renderers are tried highest merit
+        first, each added and connected with ``Connect``, until one connects. The built-in
+        fallback is ``nullsink`` (MERIT_UNLIKELY), which takes any type.
+
+        Raises:
+            COMError: E_POINTER, VFW_E_NOT_IN_GRAPH, VFW_E_INVALID_DIRECTION,
+                VFW_E_ALREADY_CONNECTED and VFW_E_NOT_STOPPED as ``Connect``.
+            COMError: VFW_E_CANNOT_RENDER (0x80040218) when no renderer takes the stream.
+        """
+
+    def RenderFile(file: str | os.PathLike[str], playlist: None = None) -> None:
+        """Build the graph that plays the file ``file``: add a source that reads it (the
+        registered file sources whose extensions name its suffix or ``*``, highest merit
+        first, a source naming the suffix before one taking any file; one that cannot
+        read the file is passed over), then ``Render`` every one of its output pins.
+        ``playlist`` is reserved and must be None.
+
+        Raises:
+            TypeError: ``file`` is not a str or path.
+            COMError: E_INVALIDARG (also a ``ValueError``) when ``playlist`` is not None.
+            COMError: VFW_E_NOT_STOPPED when the graph is not stopped.
+            COMError: VFW_E_NOT_FOUND when there is no file at ``file``.
+            COMError: VFW_E_CANNOT_RENDER when no source reads it or a stream of it
+                cannot be rendered.
         """
 
 
@@ -135,7 +196,13 @@ class IMediaControl(IUnknown):
 
     def GetState(timeout_ms: int) -> FilterState:
         """Return the graph's state, waiting up to ``timeout_ms`` ms for filters that are
-        still completing a transition (a renderer pausing waits for its first sample)."""
+        still completing a transition (a renderer pausing waits for its first sample).
+
+        The success code Windows returns beside the state (VFW_S_STATE_INTERMEDIATE when the
+        wait ended first, VFW_S_CANT_CUE for a paused live graph, which does not wait for
+        its renderers: a live source makes nothing while paused) is what the graph's
+        ``get_state_code(timeout_ms)`` returns, as ``(state, hresult)``.
+        """
 
 
 class IMediaEvent(IUnknown):

@@ -135,7 +135,13 @@ class IPin(IUnknown):
     def QueryAccept(media_type: MediaType) -> bool:
         """Return True when the pin could accept a connection (or an in-band change) to
         ``media_type`` now, False otherwise (Windows' S_FALSE). Never raises for a refused
-        type."""
+        type.
+
+        Dynamic format change: a connected output pin asks its peer's input pin once before
+        delivering samples of another type; on True, the first sample of the new type
+        carries it (``IMediaSample.SetMediaType``) and the input pin takes it on when that
+        sample arrives, in order with the samples; on False the stream ends (EC_ERRORABORT)
+        rather than deliver a sample the input pin cannot take."""
 
     def EnumMediaTypes() -> list[MediaType]:
         """Return the pin's preferred media types, most preferred first, as a new list.
@@ -175,9 +181,13 @@ class IPin(IUnknown):
     def EndFlush() -> None:
         """End a flush on an input pin.
 
-        Forwards ``EndFlush`` downstream first, then leaves the flushing state and clears any
-        runtime error, so ``Receive`` accepts samples again. The next sample usually carries
-        the discontinuity flag and follows a ``NewSegment``.
+        Ordering is exact: a ``Receive`` that was already past its flushing check when
+        ``BeginFlush`` came (a filter in the middle of its work on a sample) returns before
+        ``EndFlush`` goes on, so no sample from before the flush reaches the filter, or
+        leaves it downstream, after the flush. Then it forwards ``EndFlush`` downstream,
+        leaves the flushing state and clears any runtime error, so ``Receive`` accepts
+        samples again. The next sample usually carries the discontinuity flag and follows a
+        ``NewSegment``.
 
         Raises:
             COMError: E_UNEXPECTED when this pin is an output pin.

@@ -39,9 +39,12 @@ from typing import Any
 import av
 import numpy as np
 
-from dshow_alloc import AM_SEEKING_AbsolutePositioning, AM_SEEKING_NoPositioning
-from dshow_alloc.launch import parse_launch
-from dshow_alloc.report import run_graph
+from dshow_alloc import (
+    AM_SEEKING_AbsolutePositioning,
+    AM_SEEKING_NoPositioning,
+    parse_launch,
+    run_graph,
+)
 
 SECOND = 10_000_000  # REFERENCE_TIME units per second
 AAC_FRAME = 1024  # samples in an AAC frame

@@ -44,9 +44,9 @@ from dshow_alloc import (
     RendererFilter,
     SourceFilter,
     size_allocator,
+    video_format,
     video_type,
 )
-from dshow_alloc.video import video_format
 
 WIDTH, HEIGHT = 64, 48
 FRAME_TIME = 400_000  # 25 frames/s in 100 ns units

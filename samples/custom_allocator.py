@@ -52,10 +52,10 @@ from dshow_alloc import (
     PoolConfig,
     RendererFilter,
     SourceFilter,
+    buffer_address,
     find_allocator,
     register_allocator,
 )
-from dshow_alloc.memory import buffer_address
 
 PATTERN = 0xCD
 

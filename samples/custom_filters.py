@@ -41,10 +41,10 @@ from dshow_alloc import (
     TransformFilter,
     TransInPlaceFilter,
     size_allocator,
+    video_format,
+    video_frame,
     video_type,
 )
-from dshow_alloc.frames import video_frame
-from dshow_alloc.video import video_format
 
 SECOND = 10_000_000  # times are REFERENCE_TIME: ints in 100 ns units
 FPS = 30

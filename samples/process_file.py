@@ -42,10 +42,10 @@ from dshow_alloc import (
     MediaType,
     RendererFilter,
     TransInPlaceFilter,
+    make_filter,
+    video_format,
+    video_frame,
 )
-from dshow_alloc.frames import video_frame
-from dshow_alloc.registry import make_filter
-from dshow_alloc.video import video_format
 
 SECOND = 10_000_000  # REFERENCE_TIME units per second
 

@@ -28,14 +28,17 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from dshow_alloc.caps import caps_of
-from dshow_alloc.filters import RendererFilter, SourceFilter
-from dshow_alloc.graph import FilterGraph
-from dshow_alloc.hresult import AbortError
+from dshow_alloc import (
+    EC_COMPLETE,
+    AbortError,
+    FilterGraph,
+    RendererFilter,
+    SourceFilter,
+    caps_of,
+    make_filter,
+    video_type,
+)
 from dshow_alloc.ipc import ReceivedMemory
-from dshow_alloc.registry import make_filter
-from dshow_alloc.structs import EC_COMPLETE
-from dshow_alloc.video import video_type
 
 WIDTH, HEIGHT = 320, 240
 LUMA = WIDTH * HEIGHT  # I420: the Y plane, then U and V at a quarter of its size each

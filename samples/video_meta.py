@@ -48,10 +48,10 @@ from dshow_alloc import (
     RendererFilter,
     SourceFilter,
     size_allocator,
+    video_frame,
     video_layout,
     video_type,
 )
-from dshow_alloc.frames import video_frame
 
 FRAME_TIME = 333_333  # 30 frames/s, in 100 ns units
 ALIGN = 64

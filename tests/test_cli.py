@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from dshow_alloc.bench import GST_PEER, PIXEL_BARE, PIXEL_COST, PIXEL_PIPELINE
+from dshow_alloc.bench import GST_PEER, LIVE, PIXEL_BARE, PIXEL_COST, PIXEL_PIPELINE
 from dshow_alloc.bench_av import AV_LOOP, AV_LOOP_THREADED, AV_PIPELINE, AV_RATIO, AV_RATIO_THREADED
 from dshow_alloc.bench_gst import gst_peer_report
 from dshow_alloc.cli import main
@@ -31,6 +31,11 @@ EXPECTED = [
     ("1080p NV12 to another process, dshow_alloc.ipc", "frames/s"),
     ("1080p NV12 to another process, mp.Queue", "frames/s"),
     ("ratio of the two above (ipc / mp.Queue)", "x"),
+    (f"{LIVE}: source frames", "frames"),
+    (f"{LIVE}: rendered", "frames"),
+    (f"{LIVE}: dropped by the queue", "frames"),
+    (f"{LIVE}: latency, mean", "ms"),
+    (f"{LIVE}: latency, max", "ms"),
     (PIXEL_PIPELINE, "frames/s"),
     (PIXEL_BARE, "frames/s"),
     ("ratio of the two above (pipeline / bare)", "x"),
@@ -261,7 +266,7 @@ def test_inspect_one_filter(capsys: pytest.CaptureFixture[str]) -> None:
     assert out[0] == "queue: A bounded queue with its own streaming thread"
     assert out[2:5] == ["pins:", "  input  Input      ANY", "  output Output     ANY"]
     assert out[5] == "properties:"
-    assert out[6].split() == ["max-size", "int", "default", "16", "in", "[1,", "]"]
+    assert out[6].split() == ["max-size-buffers", "int", "default", "16", "in", "[0,", "]"]
 
 
 def test_inspect_unknown_filter(capsys: pytest.CaptureFixture[str]) -> None:

@@ -76,6 +76,7 @@ from interfaces import (
     IMemory,
     IMemoryAllocator,
     IPin,
+    IQualityControl,
     IReferenceClock,
     IUnknown,
 )
@@ -159,6 +160,11 @@ def _source_stream() -> Iterator[SourceStream]:
 
 
 @contextlib.contextmanager
+def _queue_output_pin() -> Iterator[Any]:
+    yield QueueFilter().output
+
+
+@contextlib.contextmanager
 def _graph() -> Iterator[FilterGraph]:
     with FilterGraph() as graph:
         yield graph
@@ -166,6 +172,8 @@ def _graph() -> Iterator[FilterGraph]:
 
 Factory = Callable[[], contextlib.AbstractContextManager[Any]]
 FILTER = [IUnknown, IMediaFilter, IBaseFilter]
+#: A renderer is also where quality messages start.
+RENDERER = [*FILTER, IQualityControl]
 
 
 def _write_inputs(folder: Path) -> dict[str, Path]:
@@ -228,15 +236,16 @@ CLASSES: list[tuple[type, Factory, list[InterfaceClass]]] = [
     (SharedMemoryAllocator, _shared_allocator, [IUnknown, IMemoryAllocator]),
     (ComObject, _com_object, [IUnknown]),
     (BaseInputPin, _input_pin, [IUnknown, IPin, IMemInputPin, IAllocationProposal]),
-    (BaseOutputPin, _output_pin, [IUnknown, IPin]),
+    (BaseOutputPin, _output_pin, [IUnknown, IPin, IQualityControl]),
     (SourceStream, _source_stream, [IUnknown, IPin]),
+    (type(QueueFilter().output), _queue_output_pin, [IUnknown, IPin, IQualityControl]),
     (BaseFilter, _factory(BaseFilter), FILTER),
     (SourceFilter, _factory(SourceFilter), FILTER),
     (TransformFilter, _factory(TransformFilter), FILTER),
     (TransInPlaceFilter, _factory(TransInPlaceFilter), FILTER),
-    (RendererFilter, _factory(RendererFilter), FILTER),
-    (NullRenderer, _factory(NullRenderer), FILTER),
-    (CollectingRenderer, _factory(CollectingRenderer), FILTER),
+    (RendererFilter, _factory(RendererFilter), RENDERER),
+    (NullRenderer, _factory(NullRenderer), RENDERER),
+    (CollectingRenderer, _factory(CollectingRenderer), RENDERER),
     (Tee, _factory(Tee), FILTER),
     (QueueFilter, _factory(QueueFilter), FILTER),
     (
@@ -375,6 +384,7 @@ IIDS: dict[str, str | None] = {
     "IMediaControl": "56a868b1-0ad4-11ce-b03a-0020af0ba770",
     "IMediaEvent": "56a868b6-0ad4-11ce-b03a-0020af0ba770",
     "IMediaEventSink": "56a868a2-0ad4-11ce-b03a-0020af0ba770",
+    "IQualityControl": "56a868a5-0ad4-11ce-b03a-0020af0ba770",
 }
 
 

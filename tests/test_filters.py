@@ -909,7 +909,7 @@ def test_tee_failed_branch_connection_keeps_the_free_pin(graph: FilterGraph) -> 
     graph.connect_chain(source, tee, first)
     graph.AddFilter(picky)
     with raises_hresult(VfwNoAcceptableTypesError, HRESULT.VFW_E_NO_ACCEPTABLE_TYPES):
-        graph.Connect(tee.FindPin("Output2"), picky.input)
+        graph.ConnectDirect(tee.FindPin("Output2"), picky.input)
     assert _outputs(tee) == [("Output1", True), ("Output2", False)]
     with raises_hresult(VfwInvalidDirectionError, HRESULT.VFW_E_INVALID_DIRECTION):
         graph.ConnectDirect(tee.FindPin("Output2"), source.output)

@@ -626,7 +626,7 @@ def test_invert_takes_raw_video_only() -> None:
         graph.AddFilter(source)
         graph.AddFilter(invert)
         with pytest.raises(COMError) as caught:
-            graph.Connect(source.output, invert.input)
+            graph.ConnectDirect(source.output, invert.input)
         assert caught.value.hresult == HRESULT.VFW_E_NO_ACCEPTABLE_TYPES
         with pytest.raises(VfwTypeNotAcceptedError):
             graph.ConnectDirect(source.output, invert.input, audio_type("S16LE", 8000, 1))

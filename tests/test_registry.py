@@ -41,16 +41,23 @@ from dshow_alloc.report import run_graph
 from dshow_alloc.structs import PinDirection
 
 BUILTINS = [
+    "audioconvert",
+    "audioresample",
     "audiotestsrc",
+    "autoconvert",
     "avsink",
     "avsrc",
     "gain",
     "invert",
     "nullsink",
     "queue",
+    "raysink",
+    "raysrc",
     "shmsink",
     "shmsrc",
     "tee",
+    "videoconvert",
+    "videoscale",
     "videotestsrc",
     "wavsink",
     "wavsrc",
@@ -162,8 +169,8 @@ def fakepkg(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
 # -- names -----------------------------------------------------------------------------------
 
 
-def test_filter_names_lists_the_fifteen_builtins_sorted() -> None:
-    """filter_names lists exactly the 15 built-in names, sorted, without importing them."""
+def test_filter_names_lists_the_builtins_sorted() -> None:
+    """filter_names lists exactly the built-in names, sorted, without importing them."""
     assert filter_names() == BUILTINS
 
 
@@ -180,9 +187,9 @@ def test_unknown_filter_suggests_the_closest_names() -> None:
         filter_class("videotestsrcc")
     assert isinstance(info.value, LookupError)
     assert info.value.name == "videotestsrcc"
-    assert info.value.suggestions == ["videotestsrc", "audiotestsrc"]
+    assert info.value.suggestions == ["videotestsrc", "audiotestsrc", "videoscale"]
     assert str(info.value) == (
-        "no filter named 'videotestsrcc'; did you mean videotestsrc or audiotestsrc?"
+        "no filter named 'videotestsrcc'; did you mean videotestsrc or audiotestsrc or videoscale?"
     )
 
 
@@ -409,15 +416,59 @@ def test_properties_of_lists_every_field_in_order(regsrc: type) -> None:
 
 
 def test_properties_of_builtin_basics() -> None:
-    """queue has max-size, nullsink has sync, tee and a plain class have none."""
+    """queue has GStreamer's limits and leak (and max-size, the older name), nullsink has
+    sync and max-lateness, tee and a plain class have none."""
     assert properties_of(QueueElement) == [
-        PropertyInfo("max-size", int, 16, "samples the queue holds before it blocks", None, 1, None)
-    ]
-    assert properties_of(NullSink) == [
         PropertyInfo(
-            "sync", bool, False, "present samples at their times on the clock", None, None, None
-        )
+            "max-size-buffers",
+            int,
+            16,
+            "samples the queue holds when full (0: no limit)",
+            None,
+            0,
+            None,
+        ),
+        PropertyInfo(
+            "max-size-bytes",
+            int,
+            0,
+            "bytes of sample data the queue holds when full (0: no limit)",
+            None,
+            0,
+            None,
+        ),
+        PropertyInfo(
+            "max-size-time",
+            int,
+            0,
+            "stream time the queue holds when full, in 100 ns units (0: no limit)",
+            None,
+            0,
+            None,
+        ),
+        PropertyInfo(
+            "leaky",
+            str,
+            "no",
+            "when full: wait (no), drop the new sample (upstream) or the oldest (downstream)",
+            ("no", "upstream", "downstream"),
+            None,
+            None,
+        ),
+        PropertyInfo(
+            "max-size",
+            int,
+            None,
+            "the older name of max-size-buffers (unset: not given)",
+            None,
+            1,
+            None,
+        ),
     ]
+    assert [info.name for info in properties_of(NullSink)] == ["sync", "max-lateness"]
+    assert properties_of(NullSink)[0] == PropertyInfo(
+        "sync", bool, False, "present samples at their times on the clock", None, None, None
+    )
     assert properties_of(TeeElement) == []
     assert properties_of(BaseFilter) == []
 

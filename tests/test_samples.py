@@ -23,7 +23,7 @@ import pytest
 
 SAMPLES_DIR = Path(__file__).resolve().parent.parent / "samples"
 SAMPLES = sorted(SAMPLES_DIR.glob("*.py"))
-NEEDS_AV = {"process_file.py", "av_remux.py"}
+NEEDS_AV = {"process_file.py", "av_remux.py", "intelligent_connect.py"}
 HAVE_AV = importlib.util.find_spec("av") is not None
 
 ARGS: dict[str, list[str]] = {
@@ -85,6 +85,23 @@ EXPECTED: dict[str, list[str | re.Pattern[str]]] = {
         "  strides Y/U/V: 100/50/50 for a width of 100",
         "  frames with wrong pixels: 0",
         "check: OK",
+    ],
+    "format_change.py": [
+        "  frames 1-4: 32x24 (1152 bytes)",
+        "  frames 5-12: 64x48 (4608 bytes)",
+        "  frame 5 carried the new type (AM_SAMPLE_TYPECHANGED); QueryAccept asked 1x",
+        "  pool: 3 x 1152 bytes before, 3 x 4608 after; renegotiated 1x",
+        "  frames 1-12: 80x60 (7200 bytes)",
+        re.compile(r"  EC_ERRORABORT VFW_E_TYPE_NOT_ACCEPTED: renderer\.In refuses to change .*"),
+        "check: OK",
+    ],
+    "intelligent_connect.py": [
+        "  added by Connect: ['videoconvert']",
+        "  wrote connect.y4m: 5 frames, luma as sent: True",
+        re.compile(r"  level meter: 22050 samples, RMS 0\.353\d \(expected 0\.3536\)"),
+        "Connect audio to y4msink: VFW_E_CANNOT_CONNECT (0x80040217)",
+        "  wrote small.y4m: 5 frames of 160x120",
+        "check: OK (converters inserted where needed, files and levels as sent)",
     ],
     "av_remux.py": [
         "wrote a test clip: 2 s, 160x120 mpeg4 at 25 frames/s, 48 kHz aac",

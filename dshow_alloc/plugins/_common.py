@@ -1,25 +1,27 @@
 """What the built-in file and socket filters share: the open-on-Pause, close-on-Stop lifecycle
-(`HoldsResource`), its file-sink and file-source forms (`FileSink`, `FileSource`), a path
-property, a required-value check, and a loop that writes every byte.
+(`HoldsResource`), its file-sink and file-source forms (`FileSink`, `FileSource`), the error
+for a file that cannot be opened (`LocationError`), a path property, a required-value check,
+and a loop that writes every byte.
 
 Private to ``dshow_alloc.plugins``: the registered filters are the public surface.
 """
 
 from __future__ import annotations
 
+import functools
 import io
 import logging
 import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, ClassVar, Generic, NoReturn, Protocol, TypeVar
 
 from dshow_alloc.filters import BaseFilter, RendererFilter, SourceFilter
 from dshow_alloc.mediatype import MediaType
 from dshow_alloc.pins import error_hresult
-from dshow_alloc.registry import prop
-from dshow_alloc.structs import EC_ERRORABORT, FilterState, PinDirection
+from dshow_alloc.registry import PropertyError, prop
+from dshow_alloc.structs import EC_ERRORABORT, EC_USERABORT, FilterState, PinDirection
 
 __all__ = [
     "IN",
@@ -30,7 +32,9 @@ __all__ = [
     "FileSink",
     "FileSource",
     "HoldsResource",
+    "LocationError",
     "advance",
+    "location_error",
     "open_checked",
     "path_prop",
     "required",
@@ -66,6 +70,96 @@ def required(value: T | None, message: str) -> T:
     if value is None:
         raise ValueError(message)
     return value
+
+
+class LocationError(PropertyError, OSError):
+    """A file a filter's property names that cannot be opened, saying which filter, which
+    property and why: ``y4msink0: cannot write location=/no/dir/x.y4m: No such file or
+    directory``. An OSError with the cause's ``errno``, ``strerror`` and ``filename``; made
+    by `location_error`, whose subclasses also keep the cause's kind (a missing file is a
+    `FileNotFoundError`)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        filter_name: str,
+        property_name: str,
+        value: Any,
+        errno: int | None = None,
+        strerror: str | None = None,
+    ) -> None:
+        super().__init__(errno, strerror, os.fspath(value) if value is not None else None)
+        self.message = message
+        self.filter_name, self.property_name, self.value = filter_name, property_name, value
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Pickled as made (the OSError default would call __init__ with errno, strerror).
+        remake = functools.partial(
+            type(self),
+            self.message,
+            filter_name=self.filter_name,
+            property_name=self.property_name,
+            value=self.value,
+            errno=self.errno,
+            strerror=self.strerror,
+        )
+        return (remake, ())
+
+
+class LocationNotFoundError(LocationError, FileNotFoundError):
+    """`LocationError` for a file or directory that does not exist."""
+
+
+class LocationPermissionError(LocationError, PermissionError):
+    """`LocationError` for a file the process may not open so."""
+
+
+class LocationIsADirectoryError(LocationError, IsADirectoryError):
+    """`LocationError` for a location that is a directory."""
+
+
+class LocationNotADirectoryError(LocationError, NotADirectoryError):
+    """`LocationError` for a location whose parent is not a directory."""
+
+
+class LocationExistsError(LocationError, FileExistsError):
+    """`LocationError` for a file that must not exist yet."""
+
+
+_LOCATION_ERRORS: dict[type[OSError], type[LocationError]] = {
+    FileNotFoundError: LocationNotFoundError,
+    PermissionError: LocationPermissionError,
+    IsADirectoryError: LocationIsADirectoryError,
+    NotADirectoryError: LocationNotADirectoryError,
+    FileExistsError: LocationExistsError,
+}
+
+
+def location_error(
+    exc: OSError, filter_name: str, value: Any, action: str, property_name: str = "location"
+) -> OSError:
+    """``exc`` (opening the file ``value`` to ``action``: "read", "write") as a
+    `LocationError` naming the filter and the property, of the same kind as ``exc``; an
+    ``exc`` that already is one is returned as it is."""
+    if isinstance(exc, LocationError):
+        return exc
+    cls = next(
+        (error for kind, error in _LOCATION_ERRORS.items() if isinstance(exc, kind)),
+        LocationError,
+    )
+    why = exc.strerror or str(exc)
+    return cls(
+        f"{filter_name}: cannot {action} {property_name}={value}: {why}",
+        filter_name=filter_name,
+        property_name=property_name,
+        value=value,
+        errno=exc.errno,
+        strerror=exc.strerror,
+    )
 
 
 def open_checked(path: Path, mode: str, prepare: Callable[[io.FileIO], object]) -> io.FileIO:
@@ -139,6 +233,15 @@ class HoldsResource(BaseFilter):
                 self.release_resource(failed=False)
 
 
+def _raise_location_error(exc: OSError, filter: Any, action: str, property_name: str) -> NoReturn:
+    """Raise ``exc`` as a `LocationError` of ``filter``'s ``property_name``."""
+    if isinstance(exc, LocationError):
+        raise exc
+    props = getattr(filter, "props", None)
+    value = getattr(props, property_name.replace("-", "_"), None)
+    raise location_error(exc, filter.name, value, action, property_name) from exc
+
+
 class FileSink(HoldsResource, RendererFilter, Generic[F]):
     """A renderer writing one file a run, as the file sinks do (``sync=False``).
 
@@ -148,12 +251,27 @@ class FileSink(HoldsResource, RendererFilter, Generic[F]):
     reported (a reader after ``WaitForCompletion`` sees the whole file; a failure to finish
     is reported as EC_ERRORABORT), or at ``Stop`` (which raises a failure). A lock keeps
     writing and finishing apart: a sample arriving after the file was finished is dropped.
+
+    A file that cannot be created makes ``Pause`` raise a `LocationError` (an OSError of the
+    cause's kind) naming the filter and its `location_property`, changing nothing. No
+    header-only file is left behind after an error: a run that wrote no sample removes the
+    file it created at ``Stop`` when it ended without end of stream (stopped first), or when
+    the graph reported an error or a user abort (EC_ERRORABORT, EC_USERABORT; an error
+    upstream sends end of stream after reporting itself). A run that wrote samples keeps
+    its file, however far it got; a clean run of no samples (end of stream, no error) keeps
+    its valid, empty file.
     """
+
+    location_property: ClassVar[str] = "location"
+    """The property naming the file (in launch spelling)."""
 
     def __init__(self, *, name: str | None = None) -> None:
         super().__init__(name=name, sync=False)
         self._file_lock = threading.Lock()  # writing against finishing (Stop's thread)
         self._file: F | None = None
+        self._path: Path | None = None  # the file the open one was created at
+        self._file_samples = 0
+        self._empty: Path | None = None  # finished at end of stream with no sample in it
 
     def open_file(self, media_type: MediaType) -> F:
         """Create the file for the connection type ``media_type`` and write its header
@@ -169,28 +287,55 @@ class FileSink(HoldsResource, RendererFilter, Generic[F]):
         raise NotImplementedError
 
     def abandon_file(self, file: F) -> None:
-        """Close ``file`` without finishing it: the pause that opened it failed."""
+        """Close ``file`` without finishing it: the pause that opened it failed, or the run
+        ended with nothing written (the file is removed next)."""
         try:
             file.close()
         except Exception:
             log.debug("%r: closing an abandoned file failed", self, exc_info=True)
 
+    def file_samples(self) -> int:
+        """Samples written into the open file (read with the file lock held; a sink that
+        writes in its own ``receive`` counts its own)."""
+        return self._file_samples
+
     def open_resource(self) -> None:
-        """`open_file`, when the input is connected."""
+        """`open_file`, when the input is connected; an OSError becomes a `LocationError`."""
         pin = self.input
-        file = self.open_file(pin.ConnectionMediaType()) if pin.is_connected() else None
+        file: F | None = None
+        if pin.is_connected():
+            try:
+                file = self.open_file(pin.ConnectionMediaType())
+            except OSError as exc:
+                _raise_location_error(exc, self, "write", self.location_property)
+        self.hold_file(file)
+
+    def hold_file(self, file: F | None) -> None:
+        """Keep ``file`` (None: no file this run) as the file `open_resource` created at
+        the path `location_property` names: a subclass opening its own calls this."""
+        props = getattr(self, "props", None)
+        path = getattr(props, self.location_property.replace("-", "_"), None)
         with self._file_lock:
-            self._file = file
+            self._file, self._file_samples, self._empty = file, 0, None
+            self._path = Path(path) if file is not None and path is not None else None
 
     def release_resource(self, *, failed: bool) -> None:
-        """`finish_file`, or `abandon_file` after a failed pause. The file lock is held
-        meanwhile: a caller returns once the file is done."""
+        """`finish_file`; after a failed pause, or with nothing written, `abandon_file` and
+        remove the file (also one finished empty at end of stream, when the graph reported
+        an error: see the class docstring). The file lock is held meanwhile: a caller
+        returns once the file is done."""
         with self._file_lock:
             file, self._file = self._file, None
+            empty, self._empty = self._empty, None
             if file is None:
+                if empty is not None and _graph_aborted(self):
+                    _remove(self, empty)
                 return
-            if failed:
+            path, self._path = self._path, None
+            if failed or self.file_samples() == 0:
                 self.abandon_file(file)
+                if path is not None:
+                    _remove(self, path)
             else:
                 self.finish_file(file)
 
@@ -200,15 +345,39 @@ class FileSink(HoldsResource, RendererFilter, Generic[F]):
             file = self._file
             if file is not None:
                 self.write_sample(file, sample)
+                self._file_samples += 1
 
     def end_of_stream(self, pin: Any) -> None:
-        """Finish the file, then report completion (so a reader after ``WaitForCompletion``
-        sees the whole file)."""
+        """Finish the file (kept, even with no samples), then report completion (so a
+        reader after ``WaitForCompletion`` sees the whole file)."""
         try:
-            self.release_resource(failed=False)
+            with self._file_lock:
+                file, self._file, path, self._path = self._file, None, self._path, None
+                if file is not None:
+                    self._empty = path if self.file_samples() == 0 else None
+                    self.finish_file(file)
         except Exception as exc:
             self.notify_event(EC_ERRORABORT, error_hresult(exc), exc)
         super().end_of_stream(pin)
+
+
+def _graph_aborted(filter: Any) -> bool:
+    """Whether ``filter``'s graph reported an error or a user abort as its completion."""
+    wait = getattr(filter.graph, "WaitForCompletion", None)
+    if wait is None:
+        return False
+    try:
+        return wait(0) in (EC_ERRORABORT, EC_USERABORT)
+    except Exception:  # not complete (E_ABORT), or not a graph that says
+        return False
+
+
+def _remove(filter: Any, path: Path) -> None:
+    """Remove the file ``filter`` created at ``path`` (an unfinished run's)."""
+    try:
+        path.unlink(missing_ok=True)
+    except OSError:
+        log.warning("%r: cannot remove the unfinished %s", filter, path, exc_info=True)
 
 
 class FileSource(HoldsResource, SourceFilter, Generic[F]):
@@ -231,9 +400,15 @@ class FileSource(HoldsResource, SourceFilter, Generic[F]):
         """Close ``file`` (the streaming thread has stopped)."""
         file.close()
 
+    location_property: ClassVar[str] = "location"
+    """The property naming the file (in launch spelling)."""
+
     def open_resource(self) -> None:
-        """`open_file`."""
-        self._file = self.open_file()
+        """`open_file`; an OSError becomes a `LocationError`."""
+        try:
+            self._file = self.open_file()
+        except OSError as exc:
+            _raise_location_error(exc, self, "read", self.location_property)
 
     def release_resource(self, *, failed: bool) -> None:
         """`close_file`."""

@@ -13,6 +13,12 @@ on the way (FFmpeg's swscale and swresample do the work). Sample times come from
 timestamps, exactly (Fractions, no float), measured from the container's start, so the
 streams keep the alignment they have in the file. ``avsrc`` seeks (``IMediaSeeking``).
 
+A file whose video changes resolution mid-stream (an MPEG-TS of joined recordings): while a
+pin carries the stream's own size, the first frame of another size is a format change
+(`BaseOutputPin.change_media_type`: downstream is asked, the pool renegotiated when the frames
+grow, that frame carries the new type); a pin connected at a size a caps filter chose keeps
+scaling every frame to it.
+
 Memory stays bounded without queues: each ``avsrc`` pin decodes on its own thread (as
 DirectShow's splitters have a thread per output pin) and reads the file only when it needs
 a packet, so at most the packets interleaved ahead of it wait in another pin's queue;
@@ -29,6 +35,13 @@ PyAV lacks it (mp4, mkv, mov); audio goes into a PCM container (wav) as PCM of t
 own format, bit for bit, and into containers whose usual codec is AAC or AC-3 (mp4, m4a,
 mov, mkv, mka) as ``aac``. Frame times become the encoder's timestamps at the connection's
 frame rate, so N frames in make N frames in the file.
+
+A video format change mid-stream (a sample carrying a new size or format) is accepted when
+the stream's encoder is libx264 or mpeg4, whose bitstreams carry the size in band: the
+encoder is drained and a new one, opened for the new type, goes on in the same stream, so
+ffprobe and players decode frames of both sizes (mp4, mkv, ts). Other encoders (MPEG-TS's
+default MPEG-2, for one) and audio streams refuse a change (``QueryAccept`` False), which
+ends the stream upstream with EC_ERRORABORT; the file keeps what came before.
 """
 
 from __future__ import annotations
@@ -66,6 +79,7 @@ from dshow_alloc.plugins._common import (
     STOPPED,
     FileSink,
     FileSource,
+    location_error,
     path_prop,
     required,
 )
@@ -108,6 +122,9 @@ _PCM_CODECS = {
 }
 _AUDIO_FRAMES_PER_SAMPLE = 8192
 """Audio frames an ``avsrc`` sample holds at most; a bigger decoded frame spans samples."""
+_RESIZABLE_ENCODERS = frozenset({"libx264", "mpeg4"})
+"""Video encoders ``avsink`` restarts at a new frame size mid-stream: their bitstreams carry
+the size in band, so a decoder follows the change (checked with ffprobe in mp4, mkv, ts)."""
 
 
 def _half(n: int) -> int:
@@ -181,11 +198,9 @@ def _sample_array(
     return np.frombuffer(data, np.uint8, count=rows * stride, offset=offset).reshape(rows, stride)
 
 
-def _open_error(path: Path, exc: Exception) -> Exception:
-    if isinstance(exc, FileNotFoundError):
-        return FileNotFoundError(f"avsrc: {path}: no such file")
+def _open_error(path: Path, exc: Exception, filter_name: str) -> Exception:
     if isinstance(exc, OSError):
-        return OSError(f"avsrc: cannot read {path}: {exc.strerror or exc}")
+        return location_error(exc, filter_name, path, "read")
     return ValueError(f"avsrc: {path} is not a media file PyAV can read ({exc})")
 
 
@@ -297,11 +312,11 @@ def _choose(path: Path, usable: list[_StreamInfo], wanted: str) -> tuple[_Stream
     return tuple(sorted(chosen, key=lambda info: info.index))
 
 
-def _probe(path: Path, wanted: str) -> _FileInfo:
+def _probe(path: Path, wanted: str, filter_name: str) -> _FileInfo:
     try:
         container = av.open(str(path))
     except Exception as exc:
-        raise _open_error(path, exc) from exc
+        raise _open_error(path, exc, filter_name) from exc
     try:
         usable = _usable_streams(container)
         if not usable:
@@ -418,6 +433,9 @@ class _DemuxPin(SourceStream):
         self._next_start = 0
         self._audio_position: int | None = None  # audio frames from media position 0
         self._filled = 0
+        # Video: the decoded frames' size the connection type was made for (the probe's at
+        # first); frames of another size mean the file changed resolution.
+        self._native = (info.width, info.height)
 
     def clear(self) -> None:
         """Forget what was decoded (the file was closed)."""
@@ -449,6 +467,43 @@ class _DemuxPin(SourceStream):
     def start_count(self) -> None:
         """A new run: ``num-buffers`` counts again."""
         self._filled = 0
+
+    def next_sample(self) -> Any | None:
+        """The next sample (see `SourceStream.next_sample`); for video, the size of the next
+        decoded frame is looked at first, so a resolution change is a format change."""
+        if self.info.kind == "video" and not self._follow_frame_size():
+            return None
+        return super().next_sample()
+
+    def _follow_frame_size(self) -> bool:
+        """Between two samples: when the next decoded frame's size is not the one the
+        connection was made for, and the connection carries the stream's own size (not one
+        a caps filter asked for, which frames are scaled to), change the pin's type to the
+        new size (`change_media_type`, which may renegotiate the pool). False when stopping
+        meanwhile."""
+        frame = self._next_frame()
+        if frame is None:
+            return True  # the end (FillBuffer says so) or stopping
+        self._decoded.appendleft(frame)
+        size = (frame.width, frame.height)
+        previous = self._native
+        if size == previous:
+            return True
+        media_type = self.ConnectionMediaType()
+        header: VideoInfoHeader = media_type.format
+        if (header.width, abs(header.height)) != previous:
+            self._native = size  # scaled to a chosen size: it stays
+            return True
+        fmt = video_format(media_type) or "I420"
+        resized = video_type(fmt, *size, avg_time_per_frame=header.avg_time_per_frame)
+        if header.height < 0:  # a top-down DIB stays top-down
+            resized = attrs.evolve(resized, format=attrs.evolve(resized.format, height=-size[1]))
+        log.debug("%r: the frames change from %dx%d to %dx%d", self, *previous, *size)
+        if not self.change_media_type(resized):
+            return False
+        self._native = size
+        self._layout = video_layout(resized)
+        return True
 
     def FillBuffer(self, sample: Any) -> bool:
         """The next video frame, or the next audio frames (at most 8192); False at the end
@@ -612,7 +667,7 @@ class AVSource(SourceSeeking, FileSource[Any], Element):
     def __init__(self, *, name: str | None = None, **props: Any) -> None:
         self.init_properties(props)
         location = required(self.props.location, "avsrc needs a location (the file to read)")
-        self.info = _probe(location, self.props.streams)
+        self.info = _probe(location, self.props.streams, name or "avsrc")
         """What the probe found: the chosen streams (kind, size, rate, channels), the
         duration and the time origin."""
         self.demuxer: _Demuxer | None = None
@@ -730,7 +785,7 @@ class AVSource(SourceSeeking, FileSource[Any], Element):
         try:
             container = av.open(str(location))
         except Exception as exc:
-            raise _open_error(location, exc) from exc
+            raise _open_error(location, exc, self.name) from exc
         try:
             linked = [pin for pin in self.demux_pins() if pin.is_connected()]
             for pin in linked:
@@ -841,6 +896,23 @@ class _MuxStream:
         self.last_pts = -1
         self.next_pts: int | None = None  # audio: the next frame's pts, in samples
         self.written = 0
+        self.encoder: Any = None
+        """The encoder started for a format change (its packets go into ``stream``); None:
+        the stream's own."""
+
+    @property
+    def pix_fmt(self) -> str:
+        """The pixel format the current encoder takes."""
+        return str(self.encoder.pix_fmt if self.encoder is not None else self.stream.pix_fmt)
+
+    def encode(self, frame: Any) -> list[Any]:
+        """The packets the current encoder gives for ``frame`` (None drains it)."""
+        if self.encoder is None:
+            return list(self.stream.encode(frame))
+        packets = list(self.encoder.encode(frame))
+        for packet in packets:
+            packet.stream = self.stream
+        return packets
 
 
 class _MuxPin(BaseInputPin):
@@ -943,6 +1015,22 @@ class AVSink(FileSink[Any], Element):
             return _video_type_ok(media_type)
         return audio_format(media_type) in AUDIO_FORMATS and _audio_type_ok(media_type)
 
+    def check_media_type(self, pin: BasePin, media_type: MediaType) -> bool:
+        """``CheckMediaType``; and once the file is open, a pin's new type (a format change
+        mid-stream) only for video whose encoder restarts at a new size (H.264 by libx264,
+        MPEG-4 part 2): another video format or size, the stream goes on with a new encoder.
+        An audio stream keeps its type."""
+        if not self.CheckMediaType(media_type):
+            return False
+        mux = self._streams.get(id(pin))
+        if mux is None or media_type == mux.media_type:
+            return True
+        return (
+            mux.kind == "video"
+            and media_type.major_type == MEDIATYPE_Video
+            and mux.stream.codec_context.name in _RESIZABLE_ENCODERS
+        )
+
     def propose_allocation(self, pin: BaseInputPin, query: AllocationQuery) -> None:
         """The sink reads ``VIDEO_META`` strides, so upstream may pad its rows."""
         if query.media_type is not None and query.media_type.major_type == MEDIATYPE_Video:
@@ -957,9 +1045,7 @@ class AVSink(FileSink[Any], Element):
         self.written = 0
         self._ended_pins.clear()
         pins = self.connected_pins()
-        file = self._open_container(pins) if pins else None
-        with self._file_lock:
-            self._file = file
+        self.hold_file(self._open_container(pins) if pins else None)
 
     def _open_container(self, pins: list[_MuxPin]) -> Any:
         """Create the file with one stream per pin and write its header (raising for a bad
@@ -985,10 +1071,8 @@ class AVSink(FileSink[Any], Element):
                 streams[id(pin)] = _MuxStream(stream, media_type)
             try:
                 container.start_encoding()  # opens the file and the encoders; writes the header
-            except FileNotFoundError as exc:
-                raise FileNotFoundError(f"avsink: cannot create {location}: {exc}") from exc
             except OSError as exc:
-                raise OSError(f"avsink: cannot write {location}: {exc}") from exc
+                raise location_error(exc, self.name, location, "write") from exc
             except ValueError as exc:
                 raise ValueError(f"avsink: {location}: {exc}") from exc
         except Exception:
@@ -1065,10 +1149,14 @@ class AVSink(FileSink[Any], Element):
         streams, self._streams = self._streams, {}
         try:
             for mux in streams.values():
-                for packet in mux.stream.encode(None):
+                for packet in mux.encode(None):
                     file.mux(packet)
         finally:
             file.close()
+
+    def file_samples(self) -> int:
+        """Samples encoded into the open file."""
+        return self.written
 
     def abandon_file(self, file: Any) -> None:
         """Close the file without finishing it (the pause that opened it failed)."""
@@ -1089,6 +1177,9 @@ class AVSink(FileSink[Any], Element):
                 file = self._file
                 mux = self._streams.get(id(pin))
                 if file is not None and mux is not None:
+                    media_type = pin.ConnectionMediaType()
+                    if media_type != mux.media_type:  # a format change arrived with sample
+                        self._restart_encoder(file, mux, media_type)
                     self._write(file, mux, sample)
         except Exception as exc:
             pin.stream_error(exc)
@@ -1100,6 +1191,28 @@ class AVSink(FileSink[Any], Element):
         """Samples arrive through ``receive``, which knows their pin."""
         raise NotImplError(message="avsink writes samples per pin (receive)")
 
+    def _restart_encoder(self, file: Any, mux: _MuxStream, media_type: MediaType) -> None:
+        """A video format change: drain the encoder of the old frames into the file, then go
+        on in the same stream with an encoder opened for ``media_type``'s size and format."""
+        for packet in mux.encode(None):
+            file.mux(packet)
+        header: VideoInfoHeader = media_type.format
+        fmt = video_format(media_type) or "I420"
+        old = mux.encoder if mux.encoder is not None else mux.stream.codec_context
+        encoder = av.CodecContext.create(old.name, "w")
+        encoder.width, encoder.height = header.width, abs(header.height)
+        encoder.pix_fmt = _encoder_pixel_format(old.codec, _PIXEL_FORMATS[fmt])
+        encoder.time_base = mux.time_base
+        encoder.framerate = mux.rate
+        encoder.thread_type = "AUTO"
+        if self.props.bitrate:
+            encoder.bit_rate = self.props.bitrate
+        encoder.open()
+        log.debug("%r: the stream goes on at %dx%d", self, header.width, abs(header.height))
+        mux.encoder = encoder
+        mux.media_type = media_type
+        mux.layout = video_layout(media_type)
+
     def _write(self, file: Any, mux: _MuxStream, sample: Any) -> None:
         if mux.kind == "video":
             frame = self._video_frame(mux, sample)
@@ -1107,7 +1220,7 @@ class AVSink(FileSink[Any], Element):
             frame = self._audio_frame(mux, sample)
             if frame is None:
                 return
-        for packet in mux.stream.encode(frame):
+        for packet in mux.encode(frame):
             file.mux(packet)
         mux.written += 1
         self.written += 1
@@ -1141,8 +1254,8 @@ class AVSink(FileSink[Any], Element):
             source = _sample_array(data, offsets[index], strides[index], rows)[:, :row_bytes]
             target = _plane_array(frame.planes[index], rows)[:, :row_bytes]
             target[...] = source[::-1] if flip else source
-        if frame.format.name != mux.stream.pix_fmt:
-            frame = frame.reformat(format=mux.stream.pix_fmt)
+        if frame.format.name != mux.pix_fmt:
+            frame = frame.reformat(format=mux.pix_fmt)
         frame.pts = self._video_pts(mux, sample)
         frame.time_base = mux.time_base
         return frame

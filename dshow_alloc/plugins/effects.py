@@ -94,8 +94,10 @@ class Gain(TransInPlaceFilter, Element):
 
     Integer formats round half to even and clip to their range (U8 is centred on 128:
     ``128 + (value - 128) * factor``); F32LE is multiplied in float32 and not clipped. A
-    factor of exactly 1 leaves the data alone. ``factor`` may change while streaming
-    (``gain.props.factor = 0.5``). Takes S16LE, S32LE, F32LE, U8 and S24LE.
+    factor of exactly 1 leaves the data alone. ``factor`` may change while streaming, from
+    any thread (``gain.set_property("factor", 0.5)``): it is read once per sample, so each
+    sample is scaled by one factor, from the next sample on. Takes S16LE, S32LE, F32LE, U8
+    and S24LE.
     """
 
     Properties = _GainProperties

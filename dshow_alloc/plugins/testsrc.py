@@ -19,6 +19,19 @@ pattern is a function of the frame number (the ball's place, the sine's phase), 
 draws exactly what playing through would have. Without ``num-buffers`` (the default, -1) the
 stream has no end and no duration: ``GetCapabilities`` is 0 and ``SetPositions`` raises
 E_NOTIMPL, as for any source that cannot seek.
+
+Live (``is-live=true``, `LiveSource`). The source captures at the graph clock's pace, as a
+camera or a microphone: frame (or sample) ``i`` is made when the clock reaches its stream
+time while the graph runs, and stamped with that time, so the stamps above are the running
+time of each capture; nothing is made while paused (the source's and the graph's
+``get_state_code`` report VFW_S_CANT_CUE), and the source cannot seek. Its latency is one
+frame (one ``samples-per-buffer`` buffer): renderers of a live graph present each one that
+much after its time.
+
+Quality (``videotestsrc``). Told by a renderer downstream that a frame came late
+(``AlterQuality``: Famine), the video source skips the frames that would be late too: it
+advances its frame counter, without drawing them, to the first frame that starts at or
+after the stream time the renderer reached (``skipped`` counts them).
 """
 
 from __future__ import annotations
@@ -35,13 +48,19 @@ import numpy.typing as npt
 
 from dshow_alloc.audio import audio_format, audio_type
 from dshow_alloc.caps import frame_time, framerate_of
-from dshow_alloc.filters import SourceFilter, size_allocator
+from dshow_alloc.filters import LiveSource, SourceFilter, size_allocator
 from dshow_alloc.hresult import VfwNotConnectedError
 from dshow_alloc.mediatype import MediaType, VideoInfoHeader, WaveFormatEx
 from dshow_alloc.pins import BasePin
 from dshow_alloc.registry import Element, PinTemplate, prop
 from dshow_alloc.seeking import SourceSeeking, frame_containing
-from dshow_alloc.structs import AllocatorProperties, FilterState, PinDirection
+from dshow_alloc.structs import (
+    AllocatorProperties,
+    FilterState,
+    PinDirection,
+    Quality,
+    QualityMessageType,
+)
 from dshow_alloc.video import VIDEO_META, video_format, video_layout, video_type
 
 __all__ = ["AudioTestSource", "VideoTestSource", "smpte_colors"]
@@ -244,6 +263,7 @@ class _VideoPlan:
     fmt: str
     width: int
     height: int
+    pattern: str  # the pattern property it draws: another value means a new plan
     flip: bool  # a bottom-up DIB: image row 0 is the last row in memory
     row_bytes: tuple[int, ...]
     rows: tuple[int, ...]
@@ -292,9 +312,12 @@ class _VideoProperties:
         doc="offered frames per second (30000/1001 for NTSC)",
     )
     num_buffers: int = prop(-1, kind=int, minimum=-1, doc="frames to make, -1 for no end")
+    is_live: bool = prop(
+        False, kind=bool, doc="capture at the clock's pace, nothing while paused (no seeking)"
+    )
 
 
-class VideoTestSource(SourceSeeking, SourceFilter, Element):
+class VideoTestSource(LiveSource, SourceSeeking, SourceFilter, Element):
     """``videotestsrc``: generated frames in NV12, I420, RGB24 or RGB32 (numpy).
 
     ``GetMediaType`` offers the properties' size and rate in each format, NV12 first; any
@@ -303,7 +326,15 @@ class VideoTestSource(SourceSeeking, SourceFilter, Element):
     video range; computed once per stream and copied into each frame), ``black`` (Y 16,
     U/V 128; RGB 0, with the X byte of RGB32 at 255), ``white`` and ``ball``. A sample
     carrying a ``VIDEO_META`` is written with its offsets and strides (padding left alone).
-    The pattern is read when the filter leaves Stopped.
+
+    While it runs (``set_property``/``set_properties``, from any thread): a new ``pattern``
+    is drawn from the next frame on; a new ``width`` or ``height`` changes the stream's
+    size — the connection's format and rate kept, the other dimension too unless set in the
+    same call — through a dynamic format change at the next frame
+    (`SourceStream.request_media_type`): downstream is asked with ``QueryAccept``, the pool is
+    renegotiated when the frames no longer fit it, the first frame of the new size carries
+    the new type; a refusal ends the stream with EC_ERRORABORT. ``framerate`` applies to the
+    next connection; ``num-buffers`` at once.
     """
 
     Properties = _VideoProperties
@@ -321,6 +352,9 @@ class VideoTestSource(SourceSeeking, SourceFilter, Element):
         self.init_properties(props)
         super().__init__(name=name, buffers=3)
         self._frame = 0
+        self._skip_to = 0  # the frame AlterQuality asked to go on from
+        self.skipped = 0
+        """Frames skipped, not drawn, because downstream said they would be late."""
         self._plan: _VideoPlan | None = None
         # sample -> its numpy views, made once per pooled sample. Cleared at Stop, so that no
         # view outlives the pool's commit.
@@ -349,8 +383,9 @@ class VideoTestSource(SourceSeeking, SourceFilter, Element):
         return index * _SECOND * rate.denominator // rate.numerator
 
     def GetCapabilities(self) -> int:
-        """See `IMediaSeeking.GetCapabilities`: 0 without ``num-buffers``."""
-        return super().GetCapabilities() if self.props.num_buffers >= 0 else 0
+        """See `IMediaSeeking.GetCapabilities`: 0 without ``num-buffers``, and when live."""
+        seekable = self.props.num_buffers >= 0 and not self.props.is_live
+        return super().GetCapabilities() if seekable else 0
 
     def seek_duration(self) -> int | None:
         """The end of frame ``num-buffers - 1``; None without ``num-buffers``."""
@@ -362,7 +397,35 @@ class VideoTestSource(SourceSeeking, SourceFilter, Element):
         rate = self.frame_rate()
         frame = frame_containing(position, rate.numerator, rate.denominator)
         self._frame = frame
+        self._skip_to = 0
         return self.frame_start(frame) if key_frame else position
+
+    # -- live and quality --------------------------------------------------------------------
+
+    @property
+    def is_live(self) -> bool:
+        """The ``is-live`` property."""
+        return bool(self.props.is_live)
+
+    def capture_latency(self) -> int:
+        """One frame."""
+        return self.frame_start(1)
+
+    def AlterQuality(self, quality: Quality) -> bool:
+        """Famine (frames late): go on from the first frame that starts at or after
+        ``timestamp + late``, the stream time downstream reached (module docstring); True.
+        Anything else is passed on (False)."""
+        if quality.type is not QualityMessageType.Famine or quality.late <= 0:
+            return False
+        target = quality.timestamp + quality.late
+        rate = self.frame_rate()
+        frame = frame_containing(target, rate.numerator, rate.denominator)
+        if self.frame_start(frame) < target:
+            frame += 1
+        # A plain store the streaming thread reads at its next frame: no lock (a renderer
+        # calls this on the streaming thread, which Stop may be joining under the lock).
+        self._skip_to = max(self._skip_to, frame)
+        return True
 
     # -- types -------------------------------------------------------------------------------
 
@@ -426,6 +489,7 @@ class VideoTestSource(SourceSeeking, SourceFilter, Element):
             fmt=fmt,
             width=width,
             height=height,
+            pattern=pattern,
             flip=fmt.startswith("RGB") and header.height > 0,
             row_bytes=row_bytes,
             rows=layout.heights,
@@ -470,12 +534,18 @@ class VideoTestSource(SourceSeeking, SourceFilter, Element):
         """Draw frame ``n`` of the pattern into ``sample`` and time it; False after
         ``num-buffers`` frames."""
         frame = self._frame
+        if self._skip_to > frame:  # told the frames up to it would be late (AlterQuality)
+            self.skipped += self._skip_to - frame
+            frame = self._frame = self._skip_to
         limit = self.props.num_buffers
         if 0 <= limit <= frame:
             return False
         plan = self._plan
-        if plan is None:
-            plan = self._plan = self._make_plan()
+        if plan is None or plan.pattern != self.props.pattern:
+            plan = self._plan = self._make_plan()  # the first frame, or a new pattern
+            self._views.clear()  # their fills are the old plan's
+        if self.props.is_live and not self.wait_for_capture(frame * plan.time_num // plan.time_den):
+            return False  # stopping
         # Hot path: the numpy views of a pooled sample, and the calls that fill them, are
         # made once (see _views); a frame is then a few numpy calls and the time stamps.
         sample.GetPointer()  # makes the memory writable (copy-on-write) if it was shared
@@ -536,6 +606,7 @@ class VideoTestSource(SourceSeeking, SourceFilter, Element):
         with self._lock:
             if self._state is _STOPPED:
                 self._frame = 0
+                self._skip_to = self.skipped = 0
                 self._plan = self._make_plan() if self.output.is_connected() else None
             super().Pause()
 
@@ -557,6 +628,31 @@ class VideoTestSource(SourceSeeking, SourceFilter, Element):
         self._plan = None
         self._views.clear()
         super().break_connect(pin)
+
+    def properties_changed(self, names: frozenset[str]) -> None:
+        """A ``width`` or ``height`` set on a connected output: ask for the stream's new size
+        (the last size asked for and not yet made is the base, so two calls add up); the
+        stream's own size asks for nothing."""
+        if not names & {"width", "height"} or not self.output.is_connected():
+            return
+        pending = self.output.pending_media_type
+        base = pending or self.output.ConnectionMediaType()
+        fmt = video_format(base)
+        assert fmt is not None  # only raw video connects
+        header: VideoInfoHeader = base.format
+        width = self.props.width if "width" in names else header.width
+        height = self.props.height if "height" in names else abs(header.height)
+        resized = video_type(fmt, width, height, avg_time_per_frame=header.avg_time_per_frame)
+        if header.height < 0:  # a top-down DIB stays top-down
+            resized = attrs.evolve(resized, format=attrs.evolve(resized.format, height=-height))
+        if resized != base or pending is not None:
+            self.output.request_media_type(resized)
+
+    def media_type_changed(self, pin: BasePin, previous: MediaType | None) -> None:
+        """The output's size changed (on the streaming thread): a new plan for the next
+        frame."""
+        self._plan = None
+        self._views.clear()
 
 
 # -- audiotestsrc ----------------------------------------------------------------------------
@@ -583,6 +679,9 @@ class _AudioProperties:
         1024, kind=int, minimum=1, maximum=1 << 20, doc="frames in each sample"
     )
     num_buffers: int = prop(-1, kind=int, minimum=-1, doc="samples to make, -1 for no end")
+    is_live: bool = prop(
+        False, kind=bool, doc="capture at the clock's pace, nothing while paused (no seeking)"
+    )
 
 
 @attrs.define
@@ -604,7 +703,7 @@ def _encode(values: npt.NDArray[np.float64], fmt: str) -> npt.NDArray[Any]:
     return (np.rint(values * 127.0) + 128).astype(np.uint8)
 
 
-class AudioTestSource(SourceSeeking, SourceFilter, Element):
+class AudioTestSource(LiveSource, SourceSeeking, SourceFilter, Element):
     """``audiotestsrc``: a sine (or silence), the same on every channel, interleaved.
 
     Frame ``k`` of the sine is ``volume * sin(2 * pi * (freq * k / rate))``, the phase
@@ -613,6 +712,12 @@ class AudioTestSource(SourceSeeking, SourceFilter, Element):
     largest value (S16LE 32767, S32LE 2147483647, U8 127 around 128) and round half to
     even. Offers S16LE, F32LE, S32LE and U8 at the properties' rate and channels; accepts
     any of them at 1..384000 Hz and 1..8 channels.
+
+    While it runs (``set_property``, from any thread), ``freq``, ``volume`` and ``wave``
+    apply from the next sample. A new ``freq`` keeps the phase where the old one left it
+    (no click): from the frame ``k0`` where it starts, frame ``k`` is at phase ``p0 + freq *
+    (k - k0) / rate``. A seek, or leaving Stopped, starts again from ``freq * k / rate``.
+    ``rate``, ``channels`` and ``samples-per-buffer`` apply to the next connection.
     """
 
     Properties = _AudioProperties
@@ -631,6 +736,8 @@ class AudioTestSource(SourceSeeking, SourceFilter, Element):
         super().__init__(name=name, buffers=4)
         self._frames = 0
         self._plan: _AudioPlan | None = None
+        # Where the sine's current frequency took over: (frame k0, phase p0 at it, freq).
+        self._anchor: tuple[int, float, float] = (0, 0.0, self.props.freq)
 
     def expected_samples(self) -> int | None:
         """``num-buffers`` when it is set."""
@@ -647,6 +754,15 @@ class AudioTestSource(SourceSeeking, SourceFilter, Element):
         rate: int = self.props.rate
         return rate
 
+    @property
+    def is_live(self) -> bool:
+        """The ``is-live`` property."""
+        return bool(self.props.is_live)
+
+    def capture_latency(self) -> int:
+        """One buffer: ``samples-per-buffer`` frames."""
+        return int(self.props.samples_per_buffer * _SECOND // self.sample_rate())
+
     def frame_limit(self) -> int | None:
         """The frames the stream holds: ``num-buffers * samples-per-buffer``; None without
         ``num-buffers``."""
@@ -654,8 +770,9 @@ class AudioTestSource(SourceSeeking, SourceFilter, Element):
         return count * self.props.samples_per_buffer if count >= 0 else None
 
     def GetCapabilities(self) -> int:
-        """See `IMediaSeeking.GetCapabilities`: 0 without ``num-buffers``."""
-        return super().GetCapabilities() if self.props.num_buffers >= 0 else 0
+        """See `IMediaSeeking.GetCapabilities`: 0 without ``num-buffers``, and when live."""
+        seekable = self.props.num_buffers >= 0 and not self.props.is_live
+        return super().GetCapabilities() if seekable else 0
 
     def seek_duration(self) -> int | None:
         """The end of the last frame; None without ``num-buffers``."""
@@ -667,6 +784,7 @@ class AudioTestSource(SourceSeeking, SourceFilter, Element):
         rate = self.sample_rate()
         frame = frame_containing(position, rate)
         self._frames = frame
+        self._anchor = (0, 0.0, self.props.freq)
         return frame * _SECOND // rate if key_frame else position
 
     def GetMediaType(self, position: int) -> MediaType | None:
@@ -704,15 +822,27 @@ class AudioTestSource(SourceSeeking, SourceFilter, Element):
 
     def _wave(self, first: int, count: int, rate: int) -> npt.NDArray[np.float64]:
         """Frames ``first`` to ``first + count`` of the wave at ``rate``, in -1..1."""
-        props = self.props
+        props = self.props  # read once: a change from another thread applies whole
+        if props.freq != self._anchor[2]:
+            # A new frequency: it starts at this sample, at the phase the old one reached.
+            self._anchor = (first, self._phase(first, rate), props.freq)
         if props.wave == "silence" or count == 0:
             return np.zeros(count)
-        seconds, rest = divmod(first, rate)
-        cycles = (props.freq * np.arange(rest, rest + count, dtype=np.float64)) / rate
+        k0, phase, freq = self._anchor
+        seconds, rest = divmod(first - k0, rate)
+        cycles = (freq * np.arange(rest, rest + count, dtype=np.float64)) / rate
         if seconds:
-            cycles += (props.freq * seconds) % 1.0
+            cycles += (freq * seconds) % 1.0
+        if phase:
+            cycles += phase
         values: npt.NDArray[np.float64] = props.volume * np.sin(2 * np.pi * cycles)
         return values
+
+    def _phase(self, frame: int, rate: int) -> float:
+        """The sine's phase at ``frame`` (in cycles, 0..1) under the current anchor."""
+        k0, phase, freq = self._anchor
+        seconds, rest = divmod(frame - k0, rate)
+        return float((phase + (freq * seconds) % 1.0 + freq * rest / rate) % 1.0)
 
     def FillBuffer(self, sample: Any) -> bool:
         """The next ``samples-per-buffer`` frames (as many as fit); False after
@@ -727,6 +857,8 @@ class AudioTestSource(SourceSeeking, SourceFilter, Element):
             count = min(count, self.props.num_buffers * self.props.samples_per_buffer - first)
             if count <= 0:
                 return False
+        if self.props.is_live and not self.wait_for_capture(first * _SECOND // plan.rate):
+            return False  # stopping
         encoded = _encode(self._wave(first, count, plan.rate), plan.fmt)
         out = np.frombuffer(data, encoded.dtype, count * plan.channels)
         out.reshape(count, plan.channels)[...] = encoded[:, None]
@@ -743,6 +875,7 @@ class AudioTestSource(SourceSeeking, SourceFilter, Element):
         with self._lock:
             if self._state is _STOPPED:
                 self._frames = 0
+                self._anchor = (0, 0.0, self.props.freq)
                 self._plan = self._make_plan() if self.output.is_connected() else None
             super().Pause()
 

@@ -35,6 +35,7 @@ from dshow_alloc.plugins._common import (
     SECOND,
     FileSink,
     FileSource,
+    location_error,
     open_checked,
     path_prop,
     required,
@@ -220,9 +221,12 @@ class WavSource(SourceSeeking, FileSource[io.FileIO], Element):
     def __init__(self, *, name: str | None = None, **props: Any) -> None:
         self.init_properties(props)
         location = required(self.props.location, "wavsrc needs a location (the .wav file to read)")
-        with location.open("rb") as file:
-            self.info = read_wav_info(file, location)
-            """The file's header, as read when the filter was made."""
+        try:
+            with location.open("rb") as file:
+                self.info = read_wav_info(file, location)
+                """The file's header, as read when the filter was made."""
+        except OSError as exc:
+            raise location_error(exc, name or "wavsrc", location, "read") from exc
         info = self.info
         media_type = audio_type(info.format, info.rate, info.channels)
         self._block_align = info.block_align
@@ -356,9 +360,10 @@ class WavSink(FileSink[io.FileIO], Element):
     carry a ``fact`` chunk (the frame count).
 
     The file is created (truncated) with its header when the filter leaves Stopped
-    (``Pause`` raises OSError for a bad location, changing nothing); sizes are patched and
-    the data chunk padded to an even length at end of stream, before EC_COMPLETE is
-    reported, or at ``Stop``. No samples makes a valid file with an empty data chunk.
+    (``Pause`` raises an OSError naming the filter and ``location`` for a bad location,
+    changing nothing); sizes are patched and the data chunk padded to an even length at end
+    of stream, before EC_COMPLETE is reported, or at ``Stop``. A clean run of no samples
+    makes a valid file with an empty data chunk; a failed one removes it (see `FileSink`).
     Samples must hold whole frames (ValueError otherwise).
     """
 

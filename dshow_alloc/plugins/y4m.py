@@ -33,6 +33,7 @@ from dshow_alloc.plugins._common import (
     FileSink,
     FileSource,
     advance,
+    location_error,
     open_checked,
     path_prop,
     required,
@@ -235,7 +236,10 @@ class Y4MSource(SourceSeeking, FileSource[io.FileIO], Element):
     def __init__(self, *, name: str | None = None, **props: Any) -> None:
         self.init_properties(props)
         location = required(self.props.location, "y4msrc needs a location (the .y4m file to read)")
-        self.header = _read_header(location)
+        try:
+            self.header = _read_header(location)
+        except OSError as exc:
+            raise location_error(exc, name or "y4msrc", location, "read") from exc
         """The file's stream header, as read when the filter was made."""
         header = self.header
         if header.interlacing not in ("p", "?"):
@@ -464,9 +468,10 @@ class Y4MSink(FileSink[io.FileIO], Element):
     ``VIDEO_META`` are read at its offsets and strides; the file is always tightly packed.
 
     The file is created (truncated) and its header written when the filter leaves Stopped
-    (``Pause`` raises OSError for a bad location, changing nothing), and it is closed at end
-    of stream, before EC_COMPLETE is reported, or at ``Stop``. No samples makes a file that
-    is only the header. Frames are written as soon as they arrive (``sync=False``).
+    (``Pause`` raises an OSError naming the filter and ``location`` for a bad location,
+    changing nothing), and it is closed at end of stream, before EC_COMPLETE is reported, or
+    at ``Stop``. A clean run of no samples makes a file that is only the header; a failed one
+    removes it (see `FileSink`). Frames are written as soon as they arrive (``sync=False``).
     """
 
     Properties = _SinkProperties
@@ -488,8 +493,13 @@ class Y4MSink(FileSink[io.FileIO], Element):
         """Frames written to the current file."""
 
     def CheckMediaType(self, media_type: MediaType) -> bool:
-        """I420 and IYUV raw video of any size; nothing else (NV12 has other planes)."""
-        return video_format(media_type) in ("I420", "IYUV") and media_type.format.width > 0
+        """I420 and IYUV raw video of any size; nothing else (NV12 has other planes). Once
+        the file is open its size is fixed (a y4m file has one size in its header): a type
+        change to another size mid-stream is refused."""
+        if video_format(media_type) not in ("I420", "IYUV") or media_type.format.width <= 0:
+            return False
+        layout, header = self._layout, media_type.format
+        return layout is None or (layout.width, layout.height) == (header.width, abs(header.height))
 
     def propose_allocation(self, pin: Any, query: AllocationQuery) -> None:
         """Frames with padded rows are welcome: propose ``VIDEO_META``."""
