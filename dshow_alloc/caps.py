@@ -34,7 +34,7 @@ from dshow_alloc.audio import AUDIO_FORMATS, audio_format, audio_type
 from dshow_alloc.mediatype import MediaType, MEDIATYPE_Audio, MEDIATYPE_Video
 from dshow_alloc.video import VIDEO_FORMATS, video_format, video_type
 
-__all__ = ["Caps", "CapsError", "caps_of", "framerate_of", "frame_time"]
+__all__ = ["Caps", "CapsError", "caps_of", "frame_time", "framerate_of"]
 
 _SECOND = 10_000_000
 VIDEO = "video/x-raw"

@@ -11,6 +11,7 @@ import signal
 import sys
 from collections.abc import Iterator, Sequence
 from fractions import Fraction
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -211,7 +212,10 @@ def _inspect(args: argparse.Namespace) -> int:
             low = "" if info.minimum is None else info.minimum
             high = "" if info.maximum is None else info.maximum
             limits = f" in [{low}, {high}]"
-        default = "(required)" if info.default is None else f"default {info.default}"
+        if info.default is not None:
+            default = f"default {info.default}"
+        else:  # a path left unset must be given (a location); anything else is optional
+            default = "(required)" if info.kind is Path else "(not set)"
         print(f"  {info.name:20} {info.kind_name:9} {default}{limits}")
         print(f"  {'':20} {info.doc}")
     return 0

@@ -64,9 +64,9 @@ from dshow_alloc.structs import (
 
 __all__ = [
     "ENTRY_POINT_GROUP",
+    "GSTREAMER_NAMES",
     "Element",
     "FilterUnavailableError",
-    "GSTREAMER_NAMES",
     "PinTemplate",
     "PropertyError",
     "PropertyInfo",

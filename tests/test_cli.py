@@ -269,6 +269,19 @@ def test_inspect_one_filter(capsys: pytest.CaptureFixture[str]) -> None:
     assert out[6].split() == ["max-size-buffers", "int", "default", "16", "in", "[0,", "]"]
 
 
+def test_inspect_tells_required_from_optional_unset_properties(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A location with no default is "(required)"; an optional property left unset (a
+    renderer's max-lateness) is "(not set)"."""
+    assert main(["inspect", "y4msink"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert any(line.split()[:3] == ["location", "path", "(required)"] for line in lines)
+    assert main(["inspect", "nullsink"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert any(line.split()[:3] == ["max-lateness", "int", "(not set)"] for line in lines)
+
+
 def test_inspect_unknown_filter(capsys: pytest.CaptureFixture[str]) -> None:
     """An unknown name is exit status 2 with the closest names."""
     assert main(["inspect", "nulsink"]) == 2
