@@ -279,7 +279,7 @@ def test_inspect_tells_required_from_optional_unset_properties(
     assert any(line.split()[:3] == ["location", "path", "(required)"] for line in lines)
     assert main(["inspect", "nullsink"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert any(line.split()[:3] == ["max-lateness", "int", "(not set)"] for line in lines)
+    assert any(line.split()[:4] == ["max-lateness", "int", "(not", "set)"] for line in lines)
 
 
 def test_inspect_unknown_filter(capsys: pytest.CaptureFixture[str]) -> None:
