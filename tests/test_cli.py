@@ -18,6 +18,7 @@ import pytest
 from dshow_alloc.bench import GST_PEER, LIVE, PIXEL_BARE, PIXEL_COST, PIXEL_PIPELINE
 from dshow_alloc.bench_av import AV_LOOP, AV_LOOP_THREADED, AV_PIPELINE, AV_RATIO, AV_RATIO_THREADED
 from dshow_alloc.bench_gst import gst_peer_report
+from dshow_alloc.bench_ray import CALL_ROW, FRAME_ROW, PUT_ROW, RATIO_ROW, RAY_ROW, SHM_ROW
 from dshow_alloc.cli import main
 from dshow_alloc.demo import DEFAULT_OUTPUT
 
@@ -36,6 +37,12 @@ EXPECTED = [
     (f"{LIVE}: dropped by the queue", "frames"),
     (f"{LIVE}: latency, mean", "ms"),
     (f"{LIVE}: latency, max", "ms"),
+    (RAY_ROW, "frames/s"),
+    (SHM_ROW, "frames/s"),
+    (RATIO_ROW, "x"),
+    (PUT_ROW, "us"),
+    (CALL_ROW, "us"),
+    (FRAME_ROW, "us"),
     (PIXEL_PIPELINE, "frames/s"),
     (PIXEL_BARE, "frames/s"),
     ("ratio of the two above (pipeline / bare)", "x"),

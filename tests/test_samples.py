@@ -35,6 +35,7 @@ ARGS: dict[str, list[str]] = {
     "av_remux.py": ["--start", "0.5", "--stop", "1.5"],
     "shm_pipeline.py": ["--frames", "20"],
     "shm_launch.py": ["--frames", "20"],
+    "ray_pipeline.py": ["--frames", "12", "--files", "3"],
 }
 
 EXPECTED: dict[str, list[str | re.Pattern[str]]] = {
@@ -84,6 +85,11 @@ EXPECTED: dict[str, list[str | re.Pattern[str]]] = {
         "  rendered 4 frames, 0 with VIDEO_META",
         "  strides Y/U/V: 100/50/50 for a width of 100",
         "  frames with wrong pixels: 0",
+        "check: OK",
+    ],
+    "ray_pipeline.py": [
+        "pipeline: 12 frames read, inverted and written by 3 actors",
+        "many: 3 of 3 files inverted, one Ray task each",
         "check: OK",
     ],
     "format_change.py": [
