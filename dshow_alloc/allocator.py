@@ -67,6 +67,7 @@ import threading
 import time
 import traceback
 import weakref
+from functools import partial
 from typing import Any
 
 import attrs
@@ -77,7 +78,6 @@ from dshow_alloc.hresult import (
     COMError,
     InvalidArgError,
     OutOfMemoryError,
-    UnexpectedError,
     VfwAlreadyCommittedError,
     VfwBadAlignError,
     VfwBuffersOutstandingError,
@@ -87,9 +87,8 @@ from dshow_alloc.hresult import (
     VfwWrongStateError,
 )
 from dshow_alloc.memory import AllocationParams, find_allocator
-from dshow_alloc.meta import MetaFlags
 from dshow_alloc.pool import PoolConfig
-from dshow_alloc.sample import _TAG_MEMORY, MediaSample, Trace
+from dshow_alloc.sample import MediaSample, Trace
 from dshow_alloc.structs import AM_GBF_NOWAIT, AllocatorProperties
 from dshow_alloc.video import VIDEO_META, video_layout
 from interfaces import IBufferPool, IMediaSample, IMemAllocatorCallbackTemp, IMemoryAllocator
@@ -365,19 +364,11 @@ class MemAllocator(ComObject):
                 memory = memory_allocator.Alloc(config.buffer_size, params)
                 sample = MediaSample(self, memory, index)
                 samples.append(sample)
-                # Like GstBufferPool's alloc_buffer: metas present now are pooled.
-                sample._refs = 1
-                try:
-                    if video is not None:
-                        sample.AddMeta(VIDEO_META, **video)
-                    self.prepare_sample(sample)
-                finally:
-                    sample._refs = 0
-                for meta in sample._metas:
-                    meta.flags |= MetaFlags.POOLED | MetaFlags.LOCKED
-                # What the sample is now is its home state (blocks prepare_sample added too).
-                sample._dirty = 0
-                sample._home = tuple((m.offset, m.size) for m in sample._mems)
+                # Like GstBufferPool's alloc_buffer: metas present after prepare are pooled,
+                # and what the sample is then (blocks prepare_sample added too) is its home.
+                sample._seal_home(
+                    self.prepare_sample if video is None else partial(self._prepare_video, video)
+                )
         except BaseException as exc:
             _free_samples(samples)
             if isinstance(exc, COMError):
@@ -386,6 +377,10 @@ class MemAllocator(ComObject):
                 raise OutOfMemoryError(message=str(exc)) from exc
             raise
         return samples
+
+    def _prepare_video(self, video: dict[str, Any], sample: MediaSample) -> None:
+        sample.AddMeta(VIDEO_META, **video)
+        self.prepare_sample(sample)
 
     def prepare_sample(self, sample: MediaSample) -> None:
         """Called for each new sample before the pool keeps it; override to add metas.
@@ -454,12 +449,13 @@ class MemAllocator(ComObject):
                 sample = self._wait_for_sample(flags, timeout)
         else:
             sample = self._wait_for_sample(flags, timeout)
+        # Fast path, documented in dshow_alloc.sample: what _hand_out(None) does, inline.
         sample._pooled = False
         sample._refs = 1
         self._served += 1  # statistics; an increment racing another thread's may be lost
         if self.trace:
-            sample._trace = Trace(
-                threading.current_thread().name, traceback.extract_stack(limit=16)[:-1]
+            sample._hand_out(
+                Trace(threading.current_thread().name, traceback.extract_stack(limit=16)[:-1])
             )
         return sample
 
@@ -567,13 +563,19 @@ class MemAllocator(ComObject):
         """See `IMemAllocator.ReleaseBuffer`. Called by the sample's final ``Release``."""
         if not isinstance(sample, MediaSample):
             raise TypeError(f"ReleaseBuffer takes a MediaSample, not {type(sample).__name__}")
-        if sample._allocator is not self or sample._refs or sample._pooled:
-            raise UnexpectedError(message=f"ReleaseBuffer of {sample!r}, which is not due home")
-        sample._pooled = True
-        sample._trace = None
+        # Fast path, documented in dshow_alloc.sample: the per-frame homecoming (due home
+        # here, its one block as it left) inline; anything else goes through _come_home.
         if (
-            sample._dirty or sample._view is None or sample._memory._share != 1
-        ) and not self._restore(sample):
+            sample._allocator is self
+            and not sample._refs
+            and not sample._pooled
+            and not sample._dirty
+            and sample._view is not None
+            and sample._memory._share == 1
+        ):
+            sample._pooled = True
+            sample._trace = None
+        elif not sample._come_home(self):
             self._discard(sample)
             return
         # Hot path: with nobody waiting, an append and no lock (module docstring).
@@ -626,24 +628,6 @@ class MemAllocator(ComObject):
                 self._notifying.remove(me)
                 self._notified.notify_all()
 
-    def _restore(self, sample: MediaSample) -> bool:
-        """Make a changed sample fit for reuse; False when it must be discarded instead.
-
-        As GstBufferPool's reset/release: a sample whose blocks were added, removed or
-        replaced, or whose block another holder still locks, is discarded; a block that was
-        only resized gets its size back.
-        """
-        mems = sample._mems
-        if sample._dirty & _TAG_MEMORY or any(memory._share != 1 for memory in mems):
-            return False
-        if sample._dirty:
-            for memory, (offset, size) in zip(mems, sample._home, strict=True):
-                memory.offset, memory.size = offset, size
-            sample._refresh()
-            sample._actual = min(sample._actual, sample._size)
-            sample._dirty = 0
-        return True
-
     def _discard(self, sample: MediaSample) -> None:
         """Drop a sample that came home unfit for reuse; the pool may make a new one."""
         with self._cond:
@@ -653,7 +637,7 @@ class MemAllocator(ComObject):
                 self._cond.notify()  # a waiter may now grow the pool
             retired = [] if self._committed else self._retire_if_all_home_locked()
         log.debug(
-            "%s discarded sample #%d: its memory was changed or shared", self.name, sample._index
+            "%s discarded sample #%d: its memory was changed or shared", self.name, sample.index
         )
         sample._free_memory()
         _free_samples(retired)
@@ -735,9 +719,9 @@ class MemAllocator(ComObject):
     def outstanding(self) -> list[OutstandingSample]:
         """The samples away from home, with their counts and (when tracing) where they went."""
         return [
-            OutstandingSample(sample, sample._refs, sample._trace)
+            OutstandingSample(sample, refs, sample.trace)
             for sample in list(self._samples)
-            if not sample._pooled
+            if (refs := sample._away()) is not None
         ]
 
     @property
