@@ -45,7 +45,7 @@ def _interruptible() -> None:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from dshow_alloc.demo import DemoSettings, run_demo
+    from dshow_alloc.bench.demo import DemoSettings, run_demo
 
     _interruptible()
     settings = DemoSettings(

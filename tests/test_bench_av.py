@@ -1,4 +1,4 @@
-"""The H.264 file rows of ``dshow-alloc bench`` (`dshow_alloc.bench_av`): the graph and the
+"""The H.264 file rows of ``dshow-alloc bench`` (`dshow_alloc.bench.av`): the graph and the
 plain PyAV loop on a tiny input, read back with PyAV. Structure only, no timing."""
 
 from __future__ import annotations
@@ -11,8 +11,9 @@ import pytest
 av = pytest.importorskip("av")
 pytest.importorskip("numpy")
 
-from dshow_alloc import bench, bench_av  # noqa: E402
-from dshow_alloc.bench_av import (  # noqa: E402
+from dshow_alloc import bench  # noqa: E402
+from dshow_alloc.bench import av as bench_av  # noqa: E402
+from dshow_alloc.bench.av import (  # noqa: E402
     AVUnavailableError,
     make_input,
     pipeline_line,

@@ -1,4 +1,4 @@
-"""`dshow_alloc.bench_gst`: the GStreamer appsrc peer, run under the system's Python."""
+"""`dshow_alloc.bench.gst`: the GStreamer appsrc peer, run under the system's Python."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from dshow_alloc.bench_gst import SYSTEM_PYTHON, gst_peer_rate, gst_peer_report
+from dshow_alloc.bench.gst import SYSTEM_PYTHON, gst_peer_rate, gst_peer_report
 
 
 def _system_gst() -> bool:

@@ -16,11 +16,11 @@ from typing import Any
 import pytest
 
 from dshow_alloc.bench import GST_PEER, LIVE, PIXEL_BARE, PIXEL_COST, PIXEL_PIPELINE
-from dshow_alloc.bench_av import AV_LOOP, AV_LOOP_THREADED, AV_PIPELINE, AV_RATIO, AV_RATIO_THREADED
-from dshow_alloc.bench_gst import gst_peer_report
-from dshow_alloc.bench_ray import CALL_ROW, FRAME_ROW, PUT_ROW, RATIO_ROW, RAY_ROW, SHM_ROW
+from dshow_alloc.bench.av import AV_LOOP, AV_LOOP_THREADED, AV_PIPELINE, AV_RATIO, AV_RATIO_THREADED
+from dshow_alloc.bench.demo import DEFAULT_OUTPUT
+from dshow_alloc.bench.gst import gst_peer_report
+from dshow_alloc.bench.ray import CALL_ROW, FRAME_ROW, PUT_ROW, RATIO_ROW, RAY_ROW, SHM_ROW
 from dshow_alloc.cli import main
-from dshow_alloc.demo import DEFAULT_OUTPUT
 
 EXPECTED = [
     ("GetBuffer+SetTime+Release (uncontended)", "ns/op"),

@@ -806,7 +806,7 @@ def test_received_sample_memory_is_read_only_and_gives_its_credit_back() -> None
 def test_benchmark_pairs_move_every_frame(ray_cluster: Any) -> None:
     """The benchmark's two actor pairs (raysink/raysrc, shmsink/shmsrc) complete rounds of
     10 1080p frames and give a positive rate (structure only, no timing)."""
-    from dshow_alloc.bench_ray import bench_pair
+    from dshow_alloc.bench.ray import bench_pair
 
     assert bench_pair("ray", 10, 1) > 0
     assert bench_pair("shm", 10, 1) > 0

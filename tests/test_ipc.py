@@ -1001,8 +1001,8 @@ def test_address_of_a_read_only_mapping(
 
 
 def test_benchmarks_run_in_quick_mode() -> None:
-    """Both benchmarks of dshow_alloc.bench_ipc run a short round and report a rate."""
-    from dshow_alloc.bench_ipc import bench_queue, bench_shared_memory
+    """Both benchmarks of dshow_alloc.bench.ipc run a short round and report a rate."""
+    from dshow_alloc.bench.ipc import bench_queue, bench_shared_memory
 
     assert bench_shared_memory(frames=20, repeat=1) > 0
     assert bench_queue(frames=3, repeat=1) > 0

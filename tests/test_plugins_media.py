@@ -33,7 +33,7 @@ from dshow_alloc.mediatype import (
 from dshow_alloc.memory import AllocationParams
 from dshow_alloc.negotiation import AllocationQuery
 from dshow_alloc.pins import BaseInputPin
-from dshow_alloc.plugins.effects import Gain, Invert, bench_black_invert
+from dshow_alloc.plugins.effects import Gain, Invert
 from dshow_alloc.plugins.testsrc import AudioTestSource, VideoTestSource, smpte_colors
 from dshow_alloc.pool import PoolConfig
 from dshow_alloc.registry import UnknownPropertyError, filter_class, make_filter
@@ -764,12 +764,3 @@ def test_registered_names_and_pin_templates() -> None:
         for template in cls.pin_templates:
             Caps.parse(template.caps)
     assert frame_time(Fraction(30)) == 333333
-
-
-def test_bench_black_invert_runs() -> None:
-    """The benchmark helper runs both loops on small frames and returns two positive rates
-    (no speed is asserted); fewer than two frames is a ValueError."""
-    pipeline, bare = bench_black_invert(4, 16, 8, repeat=1)
-    assert pipeline > 0 and bare > 0
-    with pytest.raises(ValueError):
-        bench_black_invert(1)

@@ -1,6 +1,6 @@
 """1080p NV12 frames from one Ray actor's graph to another's: ``raysink``/``raysrc`` against
 ``shmsink``/``shmsrc`` between the same two actors, and against ``multiprocessing.Queue``
-(`dshow_alloc.bench_ipc.bench_queue`), measured side by side (the ``ray`` extra).
+(`dshow_alloc.bench.ipc.bench_queue`), measured side by side (the ``ray`` extra).
 
 Both graph pairs are the same but for the transport: ``videotestsrc pattern=black ! NV12
 1920x1080 ! raysink`` (or ``shmsink``) in one `GraphActor`, ``raysrc`` (or ``shmsrc``) ``!
@@ -16,7 +16,7 @@ called yet) it starts it with the machine's CPUs, a 1 GiB object store whose pag
 touched up front (``RAY_preallocate_plasma_memory``: a put then copies into mapped pages
 instead of faulting fresh ones in), and shuts it down at the end.
 
-Run ``python -m dshow_alloc.bench_ray [--quick]`` to print the figures.
+Run ``python -m dshow_alloc.bench.ray [--quick]`` to print the figures.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from typing import Any
 
 import attrs
 
-from dshow_alloc.bench_ipc import FRAME_SIZE
+from dshow_alloc.bench.ipc import FRAME_SIZE
 
 __all__ = [
     "CALL_ROW",
@@ -184,7 +184,7 @@ def ray_rows(quick: bool = False, queue_rate: float | None = None) -> list[Any]:
     """The rows of ``dshow-alloc bench`` (`dshow_alloc.bench.BenchResult`); none, with a note
     on stderr, without Ray. ``queue_rate`` (frames/s through ``multiprocessing.Queue``)
     gives the ratio row."""
-    from dshow_alloc.bench import BenchResult
+    from dshow_alloc.bench.core import BenchResult
 
     try:
         importlib.import_module("ray")
@@ -209,7 +209,7 @@ def ray_rows(quick: bool = False, queue_rate: float | None = None) -> list[Any]:
 
 def main(argv: list[str] | None = None) -> int:
     """Print the figures, with multiprocessing.Queue's for comparison."""
-    from dshow_alloc.bench_ipc import bench_queue
+    from dshow_alloc.bench.ipc import bench_queue
 
     args = sys.argv[1:] if argv is None else argv
     quick = "--quick" in args

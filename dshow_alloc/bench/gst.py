@@ -33,7 +33,7 @@ gstreamer1.0-plugins-base``), for the system's ``/usr/bin/python3``, not for a v
 `gst_peer_rate` runs this file as a script under that interpreter, and the script's part of
 this file imports only the standard library at module level and ``gi`` inside `measure`.
 
-As a script, ``python bench_gst.py --count N [--method push_buffer|emit]`` prints one JSON
+As a script, ``python gst.py --count N [--method push_buffer|emit]`` prints one JSON
 line on stdout and exits with:
 
 * 0 and ``{"rate": buffers per second, "count", "seconds", "method", "gst_version", ...}``;
@@ -232,8 +232,8 @@ def gst_peer_report(
     _check_count(count)
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, not {method!r}")
-    # -I: the script's folder (this package, with modules such as memory.py) must not shadow
-    # anything, and no PYTHON* variable or user site may change what is imported.
+    # -I: the script's folder (this package, with modules such as ipc.py and av.py) must not
+    # shadow anything, and no PYTHON* variable or user site may change what is imported.
     command = [python, "-I", __file__, "--count", str(count), "--method", method]
     command += ["--timeout", str(timeout)]
     try:

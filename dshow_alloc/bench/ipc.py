@@ -16,7 +16,7 @@ saw a wrong byte or a wrong number of frames fails the benchmark.
   through a pipe and unpickled.
 
 ``quick=True`` sends few frames in one round: a smoke run for CI, not a measurement.
-Run ``python -m dshow_alloc.bench_ipc [--quick]`` to print both figures and their ratio.
+Run ``python -m dshow_alloc.bench.ipc [--quick]`` to print both figures and their ratio.
 """
 
 from __future__ import annotations
