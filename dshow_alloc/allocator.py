@@ -87,13 +87,12 @@ from dshow_alloc.hresult import (
     VfwWrongStateError,
 )
 from dshow_alloc.memory import AllocationParams, find_allocator
-from dshow_alloc.pool import PoolConfig
+from dshow_alloc.pool import PoolConfig, pool_option
 from dshow_alloc.sample import MediaSample, Trace
 from dshow_alloc.structs import AM_GBF_NOWAIT, AllocatorProperties
-from dshow_alloc.video import VIDEO_META, video_layout
 from interfaces import IBufferPool, IMediaSample, IMemAllocatorCallbackTemp, IMemoryAllocator
 
-__all__ = ["OPTION_VIDEO_META", "MemAllocator", "OutstandingSample", "live_allocators"]
+__all__ = ["MemAllocator", "OutstandingSample", "live_allocators"]
 
 log = logging.getLogger("dshow_alloc.allocator")
 
@@ -277,9 +276,11 @@ class MemAllocator(ComObject):
         if isinstance(chosen, str) and find_allocator(chosen) is None:
             raise ValueError(f"no memory allocator is registered as {chosen!r}")
         size = _rounded_size(config.buffer_size, config.prefix, config.align)
-        if OPTION_VIDEO_META in config.options:
-            _check_video_meta_config(config, size)
         config = attrs.evolve(config, buffer_size=size)
+        for name in sorted(config.options):  # what each registered option needs of a config
+            option = pool_option(name)
+            if option is not None:
+                option.check(config)
         props = AllocatorProperties(
             config.max_buffers or config.min_buffers, size, config.align, config.prefix
         )
@@ -353,11 +354,12 @@ class MemAllocator(ComObject):
     def _allocate(self, config: PoolConfig, indexes: range) -> list[MediaSample]:
         memory_allocator = self._resolve_memory_allocator()
         params = AllocationParams(align=config.align, prefix=config.prefix, padding=config.padding)
-        video = (
-            video_layout(config.media_type, stride_align=config.align).meta_fields()
-            if OPTION_VIDEO_META in config.options and config.media_type is not None
-            else None
-        )
+        preparers = [
+            option.preparer(config)
+            for name in sorted(config.options)
+            if (option := pool_option(name)) is not None
+        ]
+        prepare = self.prepare_sample if not preparers else partial(self._prepare, preparers)
         samples: list[MediaSample] = []
         try:
             for index in indexes:
@@ -366,9 +368,7 @@ class MemAllocator(ComObject):
                 samples.append(sample)
                 # Like GstBufferPool's alloc_buffer: metas present after prepare are pooled,
                 # and what the sample is then (blocks prepare_sample added too) is its home.
-                sample._seal_home(
-                    self.prepare_sample if video is None else partial(self._prepare_video, video)
-                )
+                sample._seal_home(prepare)
         except BaseException as exc:
             _free_samples(samples)
             if isinstance(exc, COMError):
@@ -378,8 +378,10 @@ class MemAllocator(ComObject):
             raise
         return samples
 
-    def _prepare_video(self, video: dict[str, Any], sample: MediaSample) -> None:
-        sample.AddMeta(VIDEO_META, **video)
+    def _prepare(self, preparers: list[Any], sample: MediaSample) -> None:
+        """The config's registered pool options (`dshow_alloc.pool`), then `prepare_sample`."""
+        for prepare in preparers:
+            prepare(sample)
         self.prepare_sample(sample)
 
     def prepare_sample(self, sample: MediaSample) -> None:
@@ -728,25 +730,6 @@ class MemAllocator(ComObject):
     def memory_allocator(self) -> Any:
         """The memory allocator samples come from (resolved now if given by name or None)."""
         return self._resolve_memory_allocator()
-
-
-OPTION_VIDEO_META = "video-meta"
-"""Pool option: each sample carries a pooled VIDEO_META computed from the config's media type,
-with strides aligned to the config's ``align``."""
-
-
-def _check_video_meta_config(config: PoolConfig, size: int) -> None:
-    if config.media_type is None:
-        raise InvalidArgError(message='pool option "video-meta" needs the config\'s media_type')
-    try:
-        layout = video_layout(config.media_type, stride_align=config.align)
-    except ValueError as exc:
-        raise InvalidArgError(message=f'pool option "video-meta": {exc}') from exc
-    if layout.size > size:
-        raise InvalidArgError(
-            message=f"buffer_size {size} is smaller than the {layout.format} frame with "
-            f"strides {layout.strides} ({layout.size} bytes)"
-        )
 
 
 def _check_align(align: int) -> None:

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 from zope.interface import implementer
 
-from dshow_alloc.allocator import OPTION_VIDEO_META, MemAllocator
+from dshow_alloc.allocator import MemAllocator
 from dshow_alloc.com import ComObject
 from dshow_alloc.hresult import (
     COMError,
@@ -67,6 +67,7 @@ from dshow_alloc.structs import (
     PinInfo,
     Quality,
 )
+from dshow_alloc.video import OPTION_VIDEO_META
 from interfaces import (
     IAllocationProposal,
     IBufferPool,

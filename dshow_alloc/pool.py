@@ -4,10 +4,19 @@
 samples); ``IBufferPool.SetConfig`` adds what GStreamer pools have on top: a pool that grows
 from ``min_buffers`` to ``max_buffers`` on demand, padding after the data, a memory allocator,
 options and a media type.
+
+Pool options (``GstBufferPool``'s ``options``) are named features a pool adds to every
+sample it makes. The generic pool knows none of them: a module that defines one registers a
+`PoolOption` (`register_pool_option`) saying how to check a config that asks for it and how
+to prepare each new sample, and the pool runs those for the options its config lists (an
+option nobody registered is kept in the config and does nothing, as GStreamer ignores an
+option a pool does not support). `dshow_alloc.video` registers ``"video-meta"``.
 """
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from typing import Any
 
 import attrs
@@ -15,7 +24,7 @@ import attrs
 from dshow_alloc.mediatype import MediaType
 from dshow_alloc.validators import NON_NEGATIVE, optional_instance_of
 
-__all__ = ["PoolConfig"]
+__all__ = ["PoolConfig", "PoolOption", "pool_option", "register_pool_option"]
 
 
 _count = NON_NEGATIVE
@@ -67,3 +76,34 @@ class PoolConfig:
     """Option names the pool should honour (GStreamer's pool options)."""
     media_type: MediaType | None = attrs.field(default=None, validator=_media_type)
     """The media type of the samples (caps), when known."""
+
+
+@attrs.frozen
+class PoolOption:
+    """A pool option a module defines (``"video-meta"``): what a pool does for it."""
+
+    name: str = attrs.field(validator=attrs.validators.instance_of(str))
+    """The option's name, as a config's ``options`` lists it."""
+    check: Callable[[PoolConfig], None] = attrs.field()
+    """Called by ``SetConfig`` with the config (its ``buffer_size`` already rounded): raises
+    (an ``InvalidArgError``) when the config cannot have the option; nothing changes then."""
+    preparer: Callable[[PoolConfig], Callable[[Any], None]] = attrs.field()
+    """Called once per allocation with the config; returns what to run on each new sample
+    (writable, before the pool keeps it: metas added then are pooled)."""
+
+
+_options_lock = threading.Lock()
+_registered: dict[str, PoolOption] = {}
+
+
+def register_pool_option(option: PoolOption) -> None:
+    """Make ``option`` known to every pool (registering a name again replaces it)."""
+    if not isinstance(option, PoolOption):
+        raise TypeError(f"register_pool_option takes a PoolOption, not {type(option).__name__}")
+    with _options_lock:
+        _registered[option.name] = option
+
+
+def pool_option(name: str) -> PoolOption | None:
+    """The registered option called ``name``, or None."""
+    return _registered.get(name)

@@ -20,6 +20,7 @@ from uuid import UUID
 
 import attrs
 
+from dshow_alloc.hresult import InvalidArgError
 from dshow_alloc.mediatype import (
     MEDIASUBTYPE_I420,
     MEDIASUBTYPE_IYUV,
@@ -33,8 +34,10 @@ from dshow_alloc.mediatype import (
     VideoInfoHeader,
 )
 from dshow_alloc.meta import TAG_MEMORY, Meta, register_meta
+from dshow_alloc.pool import PoolConfig, PoolOption, register_pool_option
 
 __all__ = [
+    "OPTION_VIDEO_META",
     "VIDEO_FORMATS",
     "VIDEO_META",
     "VideoLayout",
@@ -254,3 +257,40 @@ VIDEO_META = register_meta(
     transform=_video_meta_transform,
 )
 """GstVideoMeta: ``format``, ``width``, ``height``, ``n_planes``, ``offsets``, ``strides``."""
+
+
+# -- the "video-meta" pool option (GstVideoBufferPool's GST_BUFFER_POOL_OPTION_VIDEO_META) ------
+
+OPTION_VIDEO_META = "video-meta"
+"""Pool option: each sample carries a pooled VIDEO_META computed from the config's media type,
+with strides aligned to the config's ``align``. Registered here (`register_pool_option`): the
+generic pool knows nothing of video."""
+
+
+def _check_video_meta_config(config: PoolConfig) -> None:
+    if config.media_type is None:
+        raise InvalidArgError(message='pool option "video-meta" needs the config\'s media_type')
+    try:
+        layout = video_layout(config.media_type, stride_align=config.align)
+    except ValueError as exc:
+        raise InvalidArgError(message=f'pool option "video-meta": {exc}') from exc
+    if layout.size > config.buffer_size:
+        raise InvalidArgError(
+            message=f"buffer_size {config.buffer_size} is smaller than the {layout.format} "
+            f"frame with strides {layout.strides} ({layout.size} bytes)"
+        )
+
+
+def _video_meta_preparer(config: PoolConfig) -> Any:
+    assert config.media_type is not None  # checked by SetConfig
+    fields = video_layout(config.media_type, stride_align=config.align).meta_fields()
+
+    def prepare(sample: Any) -> None:
+        sample.AddMeta(VIDEO_META, **fields)
+
+    return prepare
+
+
+register_pool_option(
+    PoolOption(OPTION_VIDEO_META, check=_check_video_meta_config, preparer=_video_meta_preparer)
+)

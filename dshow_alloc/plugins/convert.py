@@ -111,7 +111,7 @@ import numpy as np
 import numpy.typing as npt
 from av.video.reformatter import Interpolation, VideoReformatter
 
-from dshow_alloc.allocator import OPTION_VIDEO_META, MemAllocator
+from dshow_alloc.allocator import MemAllocator
 from dshow_alloc.audio import AUDIO_FORMATS, audio_format, audio_type
 from dshow_alloc.caps import caps_of
 from dshow_alloc.filters import (
@@ -134,7 +134,14 @@ from dshow_alloc.negotiation import AllocationQuery
 from dshow_alloc.pins import BaseInputPin, BaseOutputPin, BasePin, pin_label
 from dshow_alloc.registry import Element, PinTemplate, prop
 from dshow_alloc.structs import AllocatorProperties, FilterState, PinDirection
-from dshow_alloc.video import VIDEO_FORMATS, VIDEO_META, video_format, video_layout, video_type
+from dshow_alloc.video import (
+    OPTION_VIDEO_META,
+    VIDEO_FORMATS,
+    VIDEO_META,
+    video_format,
+    video_layout,
+    video_type,
+)
 from interfaces import IBufferPool
 
 __all__ = ["AudioConvert", "AudioResample", "VideoConvert", "VideoScale", "mix_matrix"]
