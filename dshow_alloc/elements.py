@@ -10,12 +10,11 @@ from typing import Any
 from dshow_alloc.filters import (
     BaseFilter,
     RendererFilter,
-    _PassThroughFilter,
-    _PassThroughOutputPin,
     deliver_copy,
     join_streaming_thread,
     size_like_upstream,
 )
+from dshow_alloc.filters.transform import _PassThroughFilter, _PassThroughOutputPin
 from dshow_alloc.hresult import (
     UnexpectedError,
     VfwNotConnectedError,

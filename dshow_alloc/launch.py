@@ -57,7 +57,8 @@ import attrs
 from dshow_alloc import builder
 from dshow_alloc.caps import Caps, CapsError, caps_of
 from dshow_alloc.elements import Tee
-from dshow_alloc.filters import BaseFilter, _PassThroughFilter
+from dshow_alloc.filters import BaseFilter
+from dshow_alloc.filters.transform import _PassThroughFilter
 from dshow_alloc.graph import FilterGraph
 from dshow_alloc.hresult import (
     COMError,

@@ -1,11 +1,12 @@
 """Pins: connection, allocator negotiation and the streaming calls (``CBasePin`` and family).
 
-A pin belongs to a filter and asks it what to do: the filter (`dshow_alloc.filters.BaseFilter`)
-answers the media-type questions, receives the samples and stream events of its input pins,
-and sizes the allocators of its output pins. The pins own the protocol: the checks and error
-codes of ``IPin`` and ``IMemInputPin``, the connection sequence that leaves both pins as they
-were when any step fails, and ``CBaseOutputPin::DecideAllocator`` extended by GStreamer's
-allocation proposal (`dshow_alloc.negotiation`).
+A pin belongs to a filter and asks it what to do: the filter (a `PinOwner`, as every
+`dshow_alloc.filters.BaseFilter` is) answers the media-type questions, receives the samples
+and stream events of its input pins, and sizes the allocators of its output pins. The pins
+own the protocol: the checks and error codes of ``IPin`` and ``IMemInputPin``, the
+connection sequence that leaves both pins as they were when any step fails, and
+``CBaseOutputPin::DecideAllocator`` extended by GStreamer's allocation proposal
+(`dshow_alloc.negotiation`).
 
 Threads. Connections change under the filter's lock, only while the filter is stopped.
 The streaming calls (``Receive``, ``EndOfStream``, ``NewSegment``) come from one upstream
@@ -29,7 +30,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import attrs
 from zope.interface import implementer
@@ -79,13 +80,11 @@ from interfaces import (
     IQualityControl,
 )
 
-if TYPE_CHECKING:
-    from dshow_alloc.filters import BaseFilter
-
 __all__ = [
     "BaseInputPin",
     "BaseOutputPin",
     "BasePin",
+    "PinOwner",
     "describe_type",
     "error_hresult",
     "filter_label",
@@ -102,6 +101,61 @@ _STOPPED = FilterState.State_Stopped
 _MAX_TIME = 2**63 - 1
 # CheckMediaType results that mean "refused" rather than a specific failure (BC-amf).
 _REFUSALS = (FailError, InvalidArgError, VfwTypeNotAcceptedError)
+
+
+class PinOwner(Protocol):
+    """What a pin needs from the filter it belongs to (`dshow_alloc.filters.BaseFilter`
+    answers all of it, with defaults a subclass overrides).
+
+    The pins read the filter's ``name``, ``state`` and ``lock``, and ask it everything else
+    through the methods below, each called with the asking pin first. Connections change,
+    and the state changes, under ``lock``.
+    """
+
+    _state: FilterState
+    """The filter's state as a plain attribute, the same as ``state``: the streaming paths
+    (``Receive``, ``EndOfStream``) read it directly, which costs no call. Only the filter
+    stores it, under ``lock``; pins never do."""
+
+    @property
+    def name(self) -> str:
+        """The filter's name, for messages and allocator names."""
+        ...
+
+    @property
+    def state(self) -> FilterState:
+        """The filter's state, without waiting."""
+        ...
+
+    @property
+    def lock(self) -> threading.RLock:
+        """The filter's lock: state changes and connections are made holding it."""
+        ...
+
+    def check_media_type(self, pin: BasePin, media_type: MediaType) -> bool: ...
+    def get_media_type(self, pin: BasePin, position: int) -> MediaType | None: ...
+    def try_my_types_first(self, pin: BasePin) -> bool: ...
+    def check_connect(self, pin: BasePin, peer: Any) -> None: ...
+    def complete_connect(self, pin: BasePin, peer: Any) -> None: ...
+    def break_connect(self, pin: BasePin) -> None: ...
+    def offer_allocator(self, pin: BaseInputPin) -> Any: ...
+    def accept_allocator(self, pin: BaseInputPin, allocator: Any, read_only: bool) -> None: ...
+    def allocator_requirements(self, pin: BaseInputPin) -> AllocatorProperties | None: ...
+    def propose_allocation(self, pin: BaseInputPin, query: AllocationQuery) -> None: ...
+    def pool_options(self, pin: BaseOutputPin, query: AllocationQuery) -> frozenset[str]: ...
+    def decide_buffer_size(
+        self, pin: BaseOutputPin, allocator: Any, request: AllocatorProperties
+    ) -> None: ...
+    def reconfigure_upstream(self, pin: BaseOutputPin) -> None: ...
+    def media_type_changed(self, pin: BasePin, previous: MediaType | None) -> None: ...
+    def receive(self, pin: BaseInputPin, sample: Any) -> bool: ...
+    def receive_can_block(self, pin: BaseInputPin) -> bool: ...
+    def end_of_stream(self, pin: BaseInputPin) -> None: ...
+    def begin_flush(self, pin: BaseInputPin) -> None: ...
+    def end_flush(self, pin: BaseInputPin) -> None: ...
+    def new_segment(self, pin: BaseInputPin, start: int, stop: int, rate: float) -> None: ...
+    def notify_event(self, code: int, param1: Any, param2: Any) -> None: ...
+    def deliver_end_of_stream(self) -> None: ...
 
 
 def is_connected(pin: Any) -> bool:
@@ -164,7 +218,7 @@ class BasePin(ComObject):
 
     direction: PinDirection
 
-    def __init__(self, filter: BaseFilter, name: str, pin_id: str | None = None) -> None:
+    def __init__(self, filter: PinOwner, name: str, pin_id: str | None = None) -> None:
         super().__init__()
         if not isinstance(name, str) or not name:
             raise ValueError("a pin needs a non-empty name")
@@ -181,7 +235,7 @@ class BasePin(ComObject):
         return f"<{type(self).__name__} {self._filter.name!r}.{self._id!r}{peer}>"
 
     @property
-    def filter(self) -> BaseFilter:
+    def filter(self) -> PinOwner:
         """The filter this pin belongs to."""
         return self._filter
 
@@ -289,7 +343,7 @@ class BasePin(ComObject):
     def _check_can_connect(self) -> None:
         if self._connected is not None:
             raise VfwAlreadyConnectedError()
-        if self._filter._state is not _STOPPED:
+        if self._filter.state is not _STOPPED:
             raise VfwNotStoppedError()
 
     def Connect(self, receive_pin: Any, media_type: MediaType | None = None) -> None:
@@ -300,7 +354,7 @@ class BasePin(ComObject):
             raise TypeError(f"Connect takes an IPin, not {type(receive_pin).__name__}")
         if media_type is not None and not isinstance(media_type, MediaType):
             raise TypeError(f"media_type must be a MediaType or None, not {type(media_type)}")
-        with self._filter._lock:
+        with self._filter.lock:
             self._check_can_connect()
             if media_type is not None and not media_type.is_partially_specified():
                 self._attempt(receive_pin, media_type)
@@ -358,7 +412,7 @@ class BasePin(ComObject):
             raise PointerError(message="ReceiveConnection needs a pin and a media type")
         if not isinstance(media_type, MediaType):
             raise TypeError(f"media_type must be a MediaType, not {type(media_type).__name__}")
-        with self._filter._lock:
+        with self._filter.lock:
             self._check_can_connect()
             try:
                 self.CheckConnect(connector)
@@ -379,8 +433,8 @@ class BasePin(ComObject):
 
     def Disconnect(self) -> bool:
         """See `IPin.Disconnect`."""
-        with self._filter._lock:
-            if self._filter._state is not _STOPPED:
+        with self._filter.lock:
+            if self._filter.state is not _STOPPED:
                 raise VfwNotStoppedError()
             if self._connected is None:
                 return False
@@ -427,7 +481,7 @@ class BaseInputPin(BasePin):
 
     def __init__(
         self,
-        filter: BaseFilter,
+        filter: PinOwner,
         name: str = "Input",
         pin_id: str | None = None,
         *,
@@ -648,7 +702,7 @@ class BaseOutputPin(BasePin):
 
     direction = PinDirection.PINDIR_OUTPUT
 
-    def __init__(self, filter: BaseFilter, name: str = "Output", pin_id: str | None = None):
+    def __init__(self, filter: PinOwner, name: str = "Output", pin_id: str | None = None):
         super().__init__(filter, name, pin_id)
         self._allocator: Any = None
         self._input: Any = None
@@ -772,10 +826,10 @@ class BaseOutputPin(BasePin):
         """Negotiate the allocator again (GStreamer's reconfigure), for a downstream filter
         whose needs changed: a tee that gained a branch. Only while stopped; a pin that is
         not connected does nothing."""
-        with self._filter._lock:
+        with self._filter.lock:
             if self._input is None:
                 return
-            if self._filter._state is not _STOPPED:
+            if self._filter.state is not _STOPPED:
                 raise VfwNotStoppedError()
             self._filter.reconfigure_upstream(self)
             old = self._allocator
@@ -868,7 +922,7 @@ class BaseOutputPin(BasePin):
     def _interrupted(self) -> bool:
         """True when a format change must stop waiting: the filter stopped, or the pin was
         deactivated or is flushing."""
-        return self._interrupt.is_set() or self._filter._state is _STOPPED
+        return self._interrupt.is_set() or self._filter.state is _STOPPED
 
     def _renegotiate(self, media_type: MediaType) -> bool:
         """Step 3 of `change_media_type`; False when interrupted before anything changed."""
@@ -898,7 +952,7 @@ class BaseOutputPin(BasePin):
             raise
         self._allocator = allocator
         allocator.Commit()
-        if self._filter._state is _STOPPED:
+        if self._filter.state is _STOPPED:
             allocator.Decommit()  # a Stop came meanwhile: its Inactive may have missed it
         self.renegotiations += 1
         log.debug("%r renegotiated its allocator for %s", self, describe_type(media_type))

@@ -1222,3 +1222,26 @@ class MediaSample(ComObject):
     def trace(self) -> Trace | None:
         """Where it was last acquired, when its allocator traces (``MemAllocator(trace=True)``)."""
         return self._trace
+
+    # -- carrying properties to another sample -------------------------------------------------
+
+    def _carry_to(self, target: MediaSample) -> None:
+        """Carry this sample's times, media times, and sync point, preroll, discontinuity and
+        time-valid flags to ``target`` (another `MediaSample`), as they are: no checks, so a
+        transform's per-sample copy costs a few stores. Its other flags stay."""
+        target._start, target._stop = self._start, self._stop
+        target._media_start, target._media_stop = self._media_start, self._media_stop
+        target._flags = (target._flags & _KEPT_FLAGS) | (self._flags & _CARRIED_FLAGS)
+
+
+# The flags `MediaSample._carry_to` carries (a transform's input to its output sample), and
+# the target's flags it keeps (module globals: cheaper to read than class attributes).
+_CARRIED_FLAGS = (
+    AM_SAMPLE_SPLICEPOINT
+    | AM_SAMPLE_PREROLL
+    | AM_SAMPLE_DATADISCONTINUITY
+    | AM_SAMPLE_TIMEVALID
+    | AM_SAMPLE_STOPVALID
+    | SAMPLE_MEDIA_TIME_VALID
+)
+_KEPT_FLAGS = ~_CARRIED_FLAGS
