@@ -10,6 +10,12 @@ A count of 1 means the caller holds the only reference, so no other thread may l
 the count at the same time: ``AddRef`` and ``Release`` from a count of 1 are plain stores. A
 count above 1 may be changed by several holders at once, so those calls go through the object's
 lock, which also covers the last step from 1 to 0 when it races with another holder's call.
+
+This holds with the GIL and on free-threaded CPython alike, because it relies on ownership,
+not on the atomicity of plain stores: a reference reaches another thread only through
+something that synchronizes (a queue, a lock, a list ``pop``), which makes the sender's stores
+visible to the receiver; a thread that reads a stale count above 1 takes the lock and reads
+it again there.
 """
 
 from __future__ import annotations
