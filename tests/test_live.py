@@ -931,3 +931,41 @@ def test_bench_live_row_accounts_for_every_frame() -> None:
     assert run.rendered + run.dropped == 20
     assert run.dropped > 0  # 12 ms a sample cannot keep up with one every 5 ms
     assert 0 <= run.mean_latency <= run.max_latency
+
+
+@pytest.mark.timeout(30)
+def test_videotestsrc_fills_a_new_sample_while_its_filter_lock_is_held() -> None:
+    """A frame drawn into a sample the source has not seen (its views made then) does not
+    wait for the filter lock, which Stop holds while it joins the streaming thread: a stop
+    never stalls on the stream it is stopping."""
+    pytest.importorskip("numpy")
+    from dshow_alloc import AllocatorProperties, MemAllocator
+
+    source = make_filter("videotestsrc", **{"num-buffers": 100})
+    sink = Recorder(hold=True)
+    pool = MemAllocator()
+    with FilterGraph(clock=None) as graph:
+        graph.connect_chain(source, sink)
+        size = source.output.ConnectionMediaType().sample_size
+        pool.SetProperties(AllocatorProperties(1, size, 1, 0))
+        pool.Commit()
+        graph.Run()
+        try:
+            assert sink.holding.wait(10)  # the streaming thread waits in the renderer
+            done = threading.Event()
+            sample = pool.GetBuffer()
+
+            def fill() -> None:
+                source.FillBuffer(sample)
+                done.set()
+
+            with source.lock:  # as Stop holds it
+                drawer = threading.Thread(target=fill, name="drawer")
+                drawer.start()
+                assert done.wait(10)
+            drawer.join(10)
+            sample.Release()
+        finally:
+            sink.gate.set()
+        graph.Stop()
+    pool.Decommit()

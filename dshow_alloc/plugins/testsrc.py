@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import functools
 import math
+import threading
 from collections.abc import Callable
 from fractions import Fraction
 from typing import Any
@@ -359,6 +360,9 @@ class VideoTestSource(LiveSource, SourceSeeking, SourceFilter, Element):
         # sample -> its numpy views, made once per pooled sample. Cleared at Stop, so that no
         # view outlives the pool's commit.
         self._views: dict[Any, _SampleViews] = {}
+        # Guards _views between the streaming thread and Stop. Not the filter lock: Stop holds
+        # that while it joins the streaming thread, which must never wait for it.
+        self._views_lock = threading.Lock()
 
     def expected_samples(self) -> int | None:
         """``num-buffers`` when it is set."""
@@ -590,7 +594,7 @@ class VideoTestSource(LiveSource, SourceSeeking, SourceFilter, Element):
             )
         memory = getattr(sample, "memory", None)
         entry = _SampleViews(memory, layout, planes, tuple(fills), min(size, len(data)))
-        with self._lock:
+        with self._views_lock:
             # Not when driven by hand (nothing would clear it), nor without a block to check.
             if self._state is not _STOPPED and memory is not None:
                 if len(self._views) >= _CACHE_LIMIT:
@@ -615,7 +619,7 @@ class VideoTestSource(LiveSource, SourceSeeking, SourceFilter, Element):
         try:
             super().Stop()
         finally:
-            with self._lock:
+            with self._views_lock:
                 self._views.clear()
 
     def complete_connect(self, pin: BasePin, peer: Any) -> None:
