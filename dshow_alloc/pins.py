@@ -14,7 +14,7 @@ streaming thread at a time: the flags they read (the filter's state, ``flushing`
 runtime error) are single attribute stores made by the controlling thread, which a streaming
 thread sees at its next check.
 
-Flush ordering. ``Receive`` marks the pin as receiving (the thread's id in ``_receiving``)
+Flush ordering. ``Receive`` marks the pin as receiving (``_receiving``)
 *before* it reads ``flushing``, and clears the mark when it returns; ``EndFlush`` (which comes
 after ``BeginFlush`` set ``flushing``) waits while the mark is set. Either the ``Receive``
 sees ``flushing`` and returns at once, or ``EndFlush`` sees the mark and waits for it, so a
@@ -28,7 +28,9 @@ and loads of those attributes being seen in program order, which the GIL guarant
 from __future__ import annotations
 
 import logging
+import sys
 import threading
+import types
 from collections.abc import Sequence
 from typing import Any, Protocol
 
@@ -95,7 +97,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-_get_ident = threading.get_ident
 
 _STOPPED = FilterState.State_Stopped
 _MAX_TIME = 2**63 - 1
@@ -499,7 +500,7 @@ class BaseInputPin(BasePin):
         """True after a streaming error, until ``EndFlush`` or a stop."""
         self.end_of_stream = False
         """True once ``EndOfStream`` arrived, until a flush or a stop."""
-        self._receiving = 0  # the thread inside Receive, or 0 (module docstring)
+        self._receiving = False  # a Receive is under way (module docstring)
         self._received = threading.Event()  # a Receive returned while flushing
 
     @property
@@ -549,7 +550,7 @@ class BaseInputPin(BasePin):
         """See `IMemInputPin.Receive`."""
         # Hot path: plain stores and reads of flags other threads store, no lock; the
         # receiving mark orders a Receive under way against EndFlush (module docstring).
-        self._receiving = _get_ident()
+        self._receiving = True
         try:
             if self._filter._state is _STOPPED:
                 raise VfwWrongStateError()
@@ -564,7 +565,7 @@ class BaseInputPin(BasePin):
                 self._change_type(media_type)
             return self._filter.receive(self, sample)
         finally:
-            self._receiving = 0
+            self._receiving = False
             if self.flushing:
                 self._received.set()
 
@@ -626,12 +627,22 @@ class BaseInputPin(BasePin):
         self.flushing = True
         self._filter.begin_flush(self)
 
+    def _inside_own_receive(self) -> bool:
+        """True when the calling thread is inside this pin's own ``Receive`` (a filter ending
+        a flush from its streaming thread), found on its stack: the flush's rare path pays
+        for it, not every ``Receive``."""
+        frame: types.FrameType | None = sys._getframe(1)
+        while frame is not None:
+            if frame.f_code is _RECEIVE_CODE and frame.f_locals.get("self") is self:
+                return True
+            frame = frame.f_back
+        return False
+
     def EndFlush(self) -> None:
         """See `IPin.EndFlush`: first waits for a ``Receive`` still under way on another
         thread (``BeginFlush`` made it return promptly), for at most `FLUSH_WAIT` seconds
         (then it logs the stuck call and ends the flush regardless)."""
-        receiving = self._receiving
-        if receiving and receiving != _get_ident():
+        if self._receiving and not self._inside_own_receive():
             self._received.clear()
             if self._receiving and not self._received.wait(FLUSH_WAIT):
                 log.error(
@@ -1048,3 +1059,6 @@ def _apply_proposal(allocator: Any, query: AllocationQuery, options: frozenset[s
             raise
         log.debug("pool options %s refused; configuring without them", sorted(options))
         allocator.SetConfig(proposed_config(config, query, ()))
+
+
+_RECEIVE_CODE = BaseInputPin.Receive.__code__
