@@ -209,6 +209,7 @@ class CreditWindow:
         self._held: dict[int, list[Any]] = {}
         self._next = 1
         self._failure: BaseException | None = None
+        self._releasing = 0  # give_back calls between their pop and their samples' release
         self.sent = 0
         """Samples held since the last `reset` (each one sent)."""
         self.returned = 0
@@ -309,10 +310,16 @@ class CreditWindow:
     def give_back(self, tokens: Iterable[int]) -> int:
         """The consumer released the samples of ``tokens``: each goes home. Tokens not in
         flight (taken back already) are ignored. Returns how many came back."""
-        entries = self._pop(tokens)
         with self._cond:
-            self.returned += len(entries)
-        self._release([entries])
+            entries = [entry for token in tokens if (entry := self._held.pop(token, None))]
+            self.returned += len(entries)  # counted with the pop: one step for readers
+            self._releasing += 1
+        try:
+            self._release([entries])
+        finally:
+            with self._cond:
+                self._releasing -= 1
+                self._cond.notify_all()  # wait_empty: now they are home, not only popped
         return len(entries)
 
     def reclaim(self) -> int:
@@ -339,7 +346,7 @@ class CreditWindow:
         recorded or ``interrupted()`` is true (False)."""
         deadline = time.monotonic() + timeout
         with self._cond:
-            while self._held:
+            while self._held or self._releasing:
                 left = deadline - time.monotonic()
                 if left <= 0 or self._failure is not None or interrupted():
                     return False

@@ -204,6 +204,47 @@ def pool_samples(pools: list[Any]) -> Iterator[list[Any]]:
             sample.Release()
 
 
+class _SlowRelease:
+    """A stand-in sample whose final Release waits for ``go`` (a pool that is slow to take
+    it home)."""
+
+    def __init__(self) -> None:
+        self.refs = 1
+        self.releasing, self.go = threading.Event(), threading.Event()
+
+    def AddRef(self) -> int:
+        self.refs += 1
+        return self.refs
+
+    def Release(self) -> int:
+        self.refs -= 1
+        if self.refs == 1:  # the window's own reference going
+            self.releasing.set()
+            assert self.go.wait(10)
+        return self.refs
+
+
+@pytest.mark.timeout(30)
+def test_wait_empty_returns_only_once_given_back_samples_are_released_and_counted() -> None:
+    """A give_back on another thread: wait_empty (the raysink's wait before EC_COMPLETE)
+    does not return while the sample is still being released, and when it does, the
+    return is counted (a race once let EC_COMPLETE come with ``returned`` one short)."""
+    window = CreditWindow()
+    window.grant(1)
+    token = window.reserve(lambda: None)
+    sample = _SlowRelease()
+    window.hold(token, sample)
+    window.sent_with(token, "keep")
+    giver = threading.Thread(target=window.give_back, args=([token],), name="giver")
+    giver.start()
+    assert sample.releasing.wait(10)
+    assert window.wait_empty(0.2, lambda: False) is False  # still releasing
+    sample.go.set()
+    assert window.wait_empty(10, lambda: False) is True
+    assert (window.returned, window.in_flight, sample.refs) == (1, 0, 1)
+    giver.join(10)
+
+
 def test_window_gives_at_most_limit_tokens_and_none_without_a_consumer(
     pool_samples: list[Any],
 ) -> None:
