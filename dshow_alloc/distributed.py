@@ -96,10 +96,15 @@ from typing import Any, Protocol
 import attrs
 from zope.interface import implementer
 
-from dshow_alloc.allocator import MemAllocator, live_allocators
+from dshow_alloc.allocator import live_allocators
 from dshow_alloc.caps import Caps, CapsError, caps_of
 from dshow_alloc.com import ComObject
-from dshow_alloc.filters import RendererFilter, SourceFilter, SourceStream
+from dshow_alloc.filters import (
+    ReceivedPool,
+    ReceivingStream,
+    RendererFilter,
+    SourceFilter,
+)
 from dshow_alloc.graph import FilterGraph
 from dshow_alloc.hresult import (
     AbortError,
@@ -114,8 +119,8 @@ from dshow_alloc.hresult import (
 )
 from dshow_alloc.mediatype import MediaType, WaveFormatEx
 from dshow_alloc.memory import AllocationParams, AllocatorFlags, Memory, MemoryFlags
-from dshow_alloc.meta import TAG_MEMORY_REFERENCE, get_meta_info
-from dshow_alloc.pins import BaseInputPin, BasePin, is_source, pin_label
+from dshow_alloc.meta import add_portable_metas, portable_metas
+from dshow_alloc.pins import BaseInputPin, BasePin, is_source
 from dshow_alloc.plugins._common import IN, OUT, STOPPED, HoldsResource
 from dshow_alloc.pool import PoolConfig
 from dshow_alloc.registry import Element, PinTemplate, prop
@@ -1088,33 +1093,9 @@ _RAY_CHANNELS = RayChannels()
 
 # -- what a sample carries ---------------------------------------------------------------------
 
-_PLAIN = (type(None), bool, int, float, str, bytes)
-
-
-def _plain(value: object, depth: int = 0) -> bool:
-    """True when ``value`` is plain data (it crosses without naming any class)."""
-    if type(value) in _PLAIN:
-        return True
-    if depth >= 8:
-        return False
-    if isinstance(value, tuple | list) and type(value) in (tuple, list):
-        return all(_plain(item, depth + 1) for item in value)
-    if isinstance(value, dict) and type(value) is dict:
-        return all(type(key) is str and _plain(item, depth + 1) for key, item in value.items())
-    return False
-
 
 def _metas_of(sample: Any) -> list[tuple[str, dict[str, Any]]] | None:
-    crossing = []
-    for meta in sample.IterMeta():
-        if TAG_MEMORY_REFERENCE in meta.info.tags:
-            continue
-        fields = meta.fields
-        if _plain(fields):
-            crossing.append((meta.info.api, fields))
-        else:
-            log.debug("%s is not plain data: it does not cross", meta)
-    return crossing or None
+    return portable_metas(sample.IterMeta()) or None
 
 
 def _header(token: int, sample: Any, length: int) -> tuple[Any, ...]:
@@ -1198,15 +1179,7 @@ def _received_sample(header: tuple[Any, ...], data: Any, slips: ReturnSlips) -> 
         sample.SetProperties(SampleProperties(type_flags, flags, length, start, stop, stream))
         if media_time is not None:
             sample.SetMediaTime(*media_time)
-        for api, fields in metas or ():
-            info = get_meta_info(api)
-            if info is None:
-                log.debug("meta %r is not registered here; left off", api)
-                continue
-            try:
-                sample.AddMeta(info, **fields)
-            except Exception as exc:
-                log.debug("meta %r refused here (%s); left off", api, exc)
+        add_portable_metas(sample, metas or (), "raysrc")
         sample.SetReadOnly(True)
     except BaseException:
         sample.Release()
@@ -1586,54 +1559,13 @@ class _SourceProperties:
     )
 
 
-class _ReceivedPool(MemAllocator):
-    """raysrc's allocator: never filled (the samples delivered are received ones); its
-    ``buffers`` are the window the producer is granted, its ``buffer_size`` tells downstream
-    the sample size. Its statistics are the received samples': ``made`` and ``served`` count
-    the samples received and delivered, ``waits`` and ``blocked_seconds`` the waits for the
-    producer's next sample."""
-
-    __slots__ = ("_idle", "_received", "_stalls")
-
-    def __init__(self, *, name: str) -> None:
-        super().__init__(name=name)
-        self._received = 0
-        self._stalls = 0
-        self._idle = 0.0
-
-    def note(self, waited: float | None) -> None:
-        """One sample received after a wait of ``waited`` seconds (None: none)."""
-        self._received += 1
-        if waited is not None:
-            self._stalls += 1
-            self._idle += waited
-
-    @property
-    def made(self) -> int:
-        """Samples received."""
-        return self._received
-
-    @property
-    def served(self) -> int:
-        """Samples received (each is delivered)."""
-        return self._received
-
-    @property
-    def waits(self) -> int:
-        """Times the streaming thread waited for the producer's next sample."""
-        return self._stalls
-
-    @property
-    def blocked_seconds(self) -> float:
-        """Seconds it waited for them in all."""
-        return self._idle
-
-
 _END = object()
 
 
-class _RayStream(SourceStream):
+class _RayStream(ReceivingStream):
     """raysrc's output pin: its streaming thread delivers the received samples themselves."""
+
+    received_as = "the object store's"
 
     _filter: RaySource
 
@@ -1650,26 +1582,6 @@ class _RayStream(SourceStream):
     def slips(self) -> ReturnSlips:
         """The received samples not yet released, and the credits to give back."""
         return self._slips
-
-    def InitAllocator(self) -> Any:
-        """A `_ReceivedPool`."""
-        return _ReceivedPool(name=f"{self._filter.name}.{self.name}")
-
-    def DecideAllocator(self, input_pin: Any) -> Any:
-        """An allocator of our own, given to downstream read-only (the samples delivered are
-        the object store's, immutable); never filled."""
-        self.metas, self.last_query = frozenset(), None
-        try:
-            request = input_pin.GetAllocatorRequirements()
-        except Exception:
-            request = AllocatorProperties()
-        if not isinstance(request, AllocatorProperties):
-            request = AllocatorProperties()
-        allocator = self.InitAllocator()
-        self.DecideBufferSize(allocator, request)
-        input_pin.NotifyAllocator(allocator, True)
-        self.allocator_origin = f"made by {pin_label(self)} (read-only: the object store's)"
-        return allocator
 
     def Active(self) -> None:
         """A new run: nothing received yet."""
@@ -1748,7 +1660,7 @@ class _RayStream(SourceStream):
                 if isinstance(item, BaseException):
                     raise item
                 pool = self._allocator
-                if isinstance(pool, _ReceivedPool):
+                if isinstance(pool, ReceivedPool):
                     pool.note(None if waited_since is None else time.monotonic() - waited_since)
                 sample, media_type = item
                 return self._typed(sample, media_type)

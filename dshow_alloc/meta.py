@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import enum
 import itertools
+import logging
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -37,7 +38,9 @@ __all__ = [
     "Meta",
     "MetaFlags",
     "MetaInfo",
+    "add_portable_metas",
     "get_meta_info",
+    "portable_metas",
     "register_meta",
 ]
 
@@ -179,3 +182,56 @@ def get_meta_info(api: str) -> MetaInfo | None:
 def is_registered(info: object) -> bool:
     """True when ``info`` is the `MetaInfo` its api name is registered with."""
     return isinstance(info, MetaInfo) and _registry.get(info.api) is info
+
+
+# -- metas that cross to another process (ipc, distributed) --------------------------------
+
+_PLAIN_SCALARS = (type(None), bool, int, float, str, bytes)
+
+_log = logging.getLogger(__name__)
+
+
+def _plain(value: object, depth: int = 0) -> bool:
+    """True when ``value`` is plain data, which crosses without naming any class: None,
+    bools, numbers, strings, bytes, and tuples, lists and str-keyed dicts of them, nested at
+    most 8 deep."""
+    if type(value) in _PLAIN_SCALARS:
+        return True
+    if depth >= 8:
+        return False
+    if isinstance(value, tuple | list) and type(value) in (tuple, list):
+        return all(_plain(item, depth + 1) for item in value)
+    if isinstance(value, dict) and type(value) is dict:
+        return all(type(key) is str and _plain(item, depth + 1) for key, item in value.items())
+    return False
+
+
+def portable_metas(metas: Iterable[Meta]) -> list[tuple[str, dict[str, Any]]]:
+    """The ``(API name, fields)`` of the ``metas`` that can travel to another process: not
+    tagged ``"memory-reference"`` (the memory does not travel with them) and with fields of
+    plain data only. The others are left off (logged at debug level)."""
+    crossing = []
+    for meta in metas:
+        if TAG_MEMORY_REFERENCE in meta.info.tags:
+            continue
+        fields = meta.fields
+        if _plain(fields):
+            crossing.append((meta.info.api, fields))
+        else:
+            _log.debug("%s is not plain data: it does not cross processes", meta)
+    return crossing
+
+
+def add_portable_metas(sample: Any, metas: Iterable[tuple[str, dict[str, Any]]], who: str) -> None:
+    """Add ``metas`` received from another process (`portable_metas` there) to ``sample``,
+    still writable; those whose API this process has not registered, or whose ``init``
+    refuses them, are left off (logged at debug level, naming ``who``)."""
+    for api, fields in metas:
+        info = get_meta_info(api)
+        if info is None:
+            _log.debug("%s: meta %r is not registered here; left off", who, api)
+            continue
+        try:
+            sample.AddMeta(info, **fields)
+        except Exception as exc:
+            _log.debug("%s: meta %r refused here (%s); left off", who, api, exc)

@@ -41,7 +41,13 @@ from dshow_alloc.filters.copying import (
     upstream_buffer_size,
 )
 from dshow_alloc.filters.renderer import VIDEO_MAX_LATENESS, RendererFilter
-from dshow_alloc.filters.source import LiveSource, SourceFilter, SourceStream
+from dshow_alloc.filters.source import (
+    LiveSource,
+    ReceivedPool,
+    ReceivingStream,
+    SourceFilter,
+    SourceStream,
+)
 from dshow_alloc.filters.transform import TransformFilter, TransInPlaceFilter
 from dshow_alloc.filters.transform import _PassThroughFilter as _PassThroughFilter
 from dshow_alloc.filters.transform import _PassThroughOutputPin as _PassThroughOutputPin
@@ -50,6 +56,8 @@ __all__ = [
     "VIDEO_MAX_LATENESS",
     "BaseFilter",
     "LiveSource",
+    "ReceivedPool",
+    "ReceivingStream",
     "RendererFilter",
     "SourceFilter",
     "SourceStream",

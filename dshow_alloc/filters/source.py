@@ -12,6 +12,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from dshow_alloc.allocator import MemAllocator
 from dshow_alloc.filters.base import BaseFilter, join_streaming_thread
 from dshow_alloc.filters.copying import size_allocator
 from dshow_alloc.hresult import (
@@ -22,11 +23,11 @@ from dshow_alloc.hresult import (
     VfwSampleTimeNotSetError,
 )
 from dshow_alloc.mediatype import FORMAT_None, MEDIASUBTYPE_None, MediaType, MEDIATYPE_Stream
-from dshow_alloc.pins import BaseOutputPin, BasePin, error_hresult
+from dshow_alloc.pins import BaseOutputPin, BasePin, error_hresult, pin_label
 from dshow_alloc.seeking import END, KEEP, MAX_TIME, Segment
 from dshow_alloc.structs import EC_ERRORABORT, AllocatorProperties, FilterState
 
-__all__ = ["LiveSource", "SourceFilter", "SourceStream"]
+__all__ = ["LiveSource", "ReceivedPool", "ReceivingStream", "SourceFilter", "SourceStream"]
 
 log = logging.getLogger("dshow_alloc.filters")  # one logger for the whole package
 _STOPPED = FilterState.State_Stopped
@@ -493,3 +494,77 @@ class LiveSource(SourceFilter):
         for wake in tuple(self._capture_waits):  # a copy made at once (C level, under the GIL)
             wake.set()
         super().state_changed(old, new)
+
+
+class ReceivedPool(MemAllocator):
+    """The allocator of a source whose samples come from elsewhere (another process's mapped
+    memory, Ray's object store): never filled, it tells downstream the sample size. Its
+    statistics are the received samples': ``made`` what `note` counted as made (the
+    producer's memory blocks seen here, or the samples received), ``served`` the samples
+    delivered, ``waits`` and ``blocked_seconds`` the waits for the producer's next sample."""
+
+    __slots__ = ("_delivered", "_idle", "_made_here", "_stalls")
+
+    def __init__(self, *, name: str) -> None:
+        super().__init__(name=name)
+        self._made_here = 0
+        self._delivered = 0
+        self._stalls = 0
+        self._idle = 0.0
+
+    def note(self, waited: float | None, made: int = 1) -> None:
+        """One sample received and delivered, after a wait of ``waited`` seconds (None: it
+        was there already); ``made`` more of the producer's buffers seen."""
+        self._made_here += made
+        self._delivered += 1
+        if waited is not None:
+            self._stalls += 1
+            self._idle += waited
+
+    @property
+    def made(self) -> int:
+        """The producer's buffers seen here (see `note`)."""
+        return self._made_here
+
+    @property
+    def served(self) -> int:
+        """Samples received and handed downstream."""
+        return self._delivered
+
+    @property
+    def waits(self) -> int:
+        """Times the streaming thread waited for the producer's next sample."""
+        return self._stalls
+
+    @property
+    def blocked_seconds(self) -> float:
+        """Seconds it waited for them in all."""
+        return self._idle
+
+
+class ReceivingStream(SourceStream):
+    """The output pin of a source that delivers samples received from elsewhere, read-only:
+    its allocator is a `ReceivedPool` of its own, given to downstream read-only (so an
+    in-place filter copies) and sized by downstream's requirements; it is never filled.
+    ``received_as`` says, in the allocator's origin, what the samples are."""
+
+    received_as = "received"
+
+    def InitAllocator(self) -> Any:
+        """A `ReceivedPool`."""
+        return ReceivedPool(name=f"{self._filter.name}.{self.name}")
+
+    def DecideAllocator(self, input_pin: Any) -> Any:
+        """A `ReceivedPool`, notified read-only."""
+        self.metas, self.last_query = frozenset(), None
+        try:
+            request = input_pin.GetAllocatorRequirements()
+        except Exception:
+            request = AllocatorProperties()
+        if not isinstance(request, AllocatorProperties):
+            request = AllocatorProperties()
+        allocator = self.InitAllocator()
+        self.DecideBufferSize(allocator, request)
+        input_pin.NotifyAllocator(allocator, True)
+        self.allocator_origin = f"made by {pin_label(self)} (read-only: {self.received_as})"
+        return allocator

@@ -57,13 +57,13 @@ from dshow_alloc.ipc.wire import (
     _SAMPLE,
     _SAMPLE_FORMAT,
     PROTOCOL_VERSION,
-    _add_metas,
     _hello_payload,
     _load_media_type,
     _load_metas,
 )
 from dshow_alloc.mediatype import MediaType
 from dshow_alloc.memory import AllocationParams, AllocatorFlags, Memory, MemoryFlags
+from dshow_alloc.meta import add_portable_metas
 from dshow_alloc.sample import MediaSample
 from dshow_alloc.structs import AM_SAMPLE_TYPECHANGED, SAMPLE_MEDIA_TIME_VALID
 from interfaces import IMemory, IMemoryAllocator
@@ -467,7 +467,7 @@ class SampleReceiver:
             while blocks:
                 sample.AppendMemory(blocks.pop(0))
             if metas is not None:
-                _add_metas(sample, metas, repr(self))
+                add_portable_metas(sample, metas, repr(self))
             # Once per frame: every carried property at once, with SetProperties' checks,
             # without building a SampleProperties.
             sample._set_carried(

@@ -15,8 +15,7 @@ from typing import Any, Final
 
 from dshow_alloc.hresult import InvalidArgError
 from dshow_alloc.mediatype import MediaType
-from dshow_alloc.meta import TAG_MEMORY_REFERENCE, Meta, get_meta_info
-from dshow_alloc.sample import MediaSample
+from dshow_alloc.meta import Meta, portable_metas
 
 __all__ = ["PROTOCOL_VERSION"]
 
@@ -102,34 +101,10 @@ def _pickle_media_type(media_type: MediaType, limit: int) -> bytes:
 
 # -- metas on the wire -------------------------------------------------------------------------
 
-_PLAIN_SCALARS = (type(None), bool, int, float, str, bytes)
-
-
-def _plain(value: object, depth: int = 0) -> bool:
-    """True when ``value`` is plain data, which crosses without any class (see the module
-    docstring); nesting deeper than 8 is not."""
-    if type(value) in _PLAIN_SCALARS:
-        return True
-    if depth >= 8:
-        return False
-    if isinstance(value, tuple | list) and type(value) in (tuple, list):
-        return all(_plain(item, depth + 1) for item in value)
-    if isinstance(value, dict) and type(value) is dict:
-        return all(type(key) is str and _plain(item, depth + 1) for key, item in value.items())
-    return False
-
 
 def _pickle_metas(metas: list[Meta]) -> bytes:
     """The metas of a sample that cross (`dshow_alloc.ipc` docstring), pickled; b"" for none."""
-    crossing = []
-    for meta in metas:
-        if TAG_MEMORY_REFERENCE in meta.info.tags:
-            continue
-        fields = meta.__dict__
-        if _plain(fields):
-            crossing.append((meta.info.api, fields))
-        else:
-            log.debug("%s is not plain data: it does not cross processes", meta)
+    crossing = portable_metas(metas)
     if not crossing:
         return b""
     return pickle.dumps(crossing, protocol=pickle.HIGHEST_PROTOCOL)
@@ -154,17 +129,3 @@ def _load_metas(data: bytes | memoryview) -> list[tuple[str, dict[str, Any]]]:
     ):
         raise pickle.UnpicklingError("metas must be a list of (API name, fields) pairs")
     return value
-
-
-def _add_metas(sample: MediaSample, metas: list[tuple[str, dict[str, Any]]], who: str) -> None:
-    """Add the received ``metas`` to ``sample`` (still writable); those this process does
-    not know or whose ``init`` refuses them are left off."""
-    for api, fields in metas:
-        info = get_meta_info(api)
-        if info is None:
-            log.debug("%s: meta %r is not registered here; left off", who, api)
-            continue
-        try:
-            sample.AddMeta(info, **fields)
-        except Exception as exc:
-            log.debug("%s: meta %r refused here (%s); left off", who, api, exc)

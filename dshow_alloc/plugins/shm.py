@@ -99,9 +99,10 @@ import attrs
 from dshow_alloc.allocator import MemAllocator
 from dshow_alloc.caps import Caps, CapsError, caps_of
 from dshow_alloc.filters import (
+    ReceivedPool,
+    ReceivingStream,
     RendererFilter,
     SourceFilter,
-    SourceStream,
     copy_sample,
     join_streaming_thread,
     size_allocator,
@@ -118,7 +119,7 @@ from dshow_alloc.ipc import Listener, SampleReceiver, SampleSender, connect
 from dshow_alloc.mediatype import MediaType, MEDIATYPE_Video, WaveFormatEx
 from dshow_alloc.memory import SharedMemoryBlock, find_allocator
 from dshow_alloc.negotiation import AllocationQuery
-from dshow_alloc.pins import BaseInputPin, BasePin, pin_label
+from dshow_alloc.pins import BaseInputPin, BasePin
 from dshow_alloc.plugins._common import IN, OUT, STOPPED, HoldsResource, path_prop, required
 from dshow_alloc.registry import Element, PinTemplate, prop
 from dshow_alloc.sample import MediaSample
@@ -586,53 +587,10 @@ def _fits(expected: MediaType, sent: MediaType) -> bool:
         return expected.matches(sent)
 
 
-class _ReceivedPool(MemAllocator):
-    """shmsrc's allocator: never filled (the samples delivered are the producer's memory,
-    mapped); it tells downstream the sample size. Its statistics are the received samples':
-    ``made`` counts the producer's memory blocks mapped, ``served`` the samples delivered,
-    ``waits`` and ``blocked_seconds`` the waits for the producer's next sample."""
-
-    __slots__ = ("_blocks", "_delivered", "_idle", "_stalls")
-
-    def __init__(self, *, name: str) -> None:
-        super().__init__(name=name)
-        self._blocks = 0
-        self._delivered = 0
-        self._stalls = 0
-        self._idle = 0.0
-
-    def note(self, new_blocks: int, waited: float | None) -> None:
-        """One sample received: ``new_blocks`` newly mapped, after a wait of ``waited``
-        seconds (None: it was there already)."""
-        self._blocks += new_blocks
-        self._delivered += 1
-        if waited is not None:
-            self._stalls += 1
-            self._idle += waited
-
-    @property
-    def made(self) -> int:
-        """The producer's memory blocks mapped (each once): its pool, as far as seen here."""
-        return self._blocks
-
-    @property
-    def served(self) -> int:
-        """Samples received and handed downstream."""
-        return self._delivered
-
-    @property
-    def waits(self) -> int:
-        """Times the streaming thread waited for the producer's next sample."""
-        return self._stalls
-
-    @property
-    def blocked_seconds(self) -> float:
-        """Seconds it waited for them in all."""
-        return self._idle
-
-
-class _ShmStream(SourceStream):
+class _ShmStream(ReceivingStream):
     """shmsrc's output pin: its streaming thread delivers the received samples themselves."""
+
+    received_as = "samples are mapped"
 
     _filter: ShmSource
 
@@ -641,26 +599,6 @@ class _ShmStream(SourceStream):
         self._receiver: SampleReceiver | None = None
         self._mapped = 0  # the receiver's mappings already counted in the pool
         self._last = 0.0  # when the last sample arrived (monotonic seconds)
-
-    def InitAllocator(self) -> Any:
-        """A `_ReceivedPool`: its statistics are those of the samples received."""
-        return _ReceivedPool(name=f"{self._filter.name}.{self.name}")
-
-    def DecideAllocator(self, input_pin: Any) -> Any:
-        """An allocator of our own, given to downstream read-only: the samples delivered are
-        another process's memory. It is never filled; it tells downstream the sample size."""
-        self.metas, self.last_query = frozenset(), None
-        try:
-            request = input_pin.GetAllocatorRequirements()
-        except Exception:
-            request = AllocatorProperties()
-        if not isinstance(request, AllocatorProperties):
-            request = AllocatorProperties()
-        allocator = self.InitAllocator()
-        self.DecideBufferSize(allocator, request)
-        input_pin.NotifyAllocator(allocator, True)
-        self.allocator_origin = f"made by {pin_label(self)} (read-only: samples are mapped)"
-        return allocator
 
     def Inactive(self) -> None:
         """Stop the thread, then disconnect from the sink."""
@@ -707,10 +645,10 @@ class _ShmStream(SourceStream):
                 sample.Release()
                 raise
             pool = self._allocator
-            if isinstance(pool, _ReceivedPool):
+            if isinstance(pool, ReceivedPool):
                 mapped = receiver.mapped
                 waited = None if waited_since is None else self._last - waited_since
-                pool.note(mapped - self._mapped, waited)
+                pool.note(waited, made=mapped - self._mapped)
                 self._mapped = mapped
             return sample
         return None
