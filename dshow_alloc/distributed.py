@@ -120,7 +120,7 @@ from dshow_alloc.hresult import (
 from dshow_alloc.mediatype import MediaType, WaveFormatEx
 from dshow_alloc.memory import AllocationParams, AllocatorFlags, Memory, MemoryFlags
 from dshow_alloc.meta import add_portable_metas, portable_metas
-from dshow_alloc.pins import BaseInputPin, BasePin, is_source
+from dshow_alloc.pins import BaseInputPin, BasePin, error_hresult, is_source
 from dshow_alloc.plugins._common import IN, OUT, STOPPED, HoldsResource
 from dshow_alloc.pool import PoolConfig
 from dshow_alloc.registry import Element, PinTemplate, prop
@@ -1512,7 +1512,7 @@ class RaySink(HoldsResource, RendererFilter, Element):
                 )
             failure = self._window.failure
             if failure is not None and aborted is None:
-                self.notify_event(EC_ERRORABORT, _hresult(failure), failure)
+                self.notify_event(EC_ERRORABORT, error_hresult(failure), failure)
         super().end_of_stream(pin)
 
     def _graph_aborted(self) -> str | None:
@@ -1529,10 +1529,6 @@ class RaySink(HoldsResource, RendererFilter, Element):
             name = "EC_ERRORABORT" if code == EC_ERRORABORT else "EC_USERABORT"
             return f"the producing graph ended with {name} upstream of {self.name}"
         return None
-
-
-def _hresult(error: BaseException) -> int:
-    return error.hresult if isinstance(error, COMError) else 0x80004005
 
 
 # -- raysrc ------------------------------------------------------------------------------------
